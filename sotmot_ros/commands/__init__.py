@@ -1,0 +1,1 @@
+"""Sub-commands of the ``sotmot`` tool: each module defines ``register(subparsers)``."""

@@ -1,0 +1,58 @@
+"""Architecture configuration: everything needed to rebuild a network from a checkpoint file alone."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+BACKBONES = ("dla34", "efficientnet_lite0")
+
+
+@dataclass
+class ModelConfig:
+    """Architecture of a SOTMOT network.
+
+    ``input_width``/``input_height`` are the letterboxed network input size (multiples of 32);
+    the heads run at stride 4 (``down_ratio``).
+    """
+
+    backbone: str = "efficientnet_lite0"
+    num_classes: int = 1
+    sot_dim: int = 128
+    head_conv: int = 256
+    input_width: int = 1088
+    input_height: int = 608
+    down_ratio: int = 4
+    class_names: list = field(default_factory=lambda: ["person"])
+
+    def __post_init__(self):
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"unknown backbone {self.backbone!r}; choose one of {BACKBONES}")
+        for name in ("num_classes", "sot_dim", "head_conv"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("input_width", "input_height"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 32 or value % 32:
+                raise ValueError(f"{name} must be a positive multiple of 32, got {value!r}")
+        if self.down_ratio != 4:
+            raise ValueError("only down_ratio=4 (output stride 4) is supported")
+        self.class_names = list(self.class_names)
+        if len(self.class_names) != self.num_classes:
+            if len(self.class_names) == 1 and self.num_classes > 1 and self.class_names == ["person"]:
+                self.class_names = [f"class_{i}" for i in range(self.num_classes)]
+            else:
+                raise ValueError(
+                    f"class_names has {len(self.class_names)} entries but num_classes={self.num_classes}"
+                )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown model config keys: {unknown}")
+        return cls(**data)

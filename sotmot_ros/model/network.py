@@ -1,0 +1,40 @@
+"""SOTMOTNet: backbone body + heads hm (centre heatmap), wh (ltrb size), reg (centre offset), id (SOT features)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .backbones import build_body
+from .config import ModelConfig
+from .heads import HEATMAP_PRIOR_BIAS, make_head
+
+HEAD_NAMES = ("hm", "wh", "id", "reg")  # FairMOT's order (it fixes the state_dict order)
+
+
+class SOTMOTNet(nn.Module):
+    """The network. ``forward`` returns a dict of raw head maps at stride 4:
+
+    - ``hm``  (B, C, h, w) heatmap logits (apply sigmoid for scores),
+    - ``wh``  (B, 4, h, w) distances centre -> left, top, right, bottom, in output-grid cells,
+    - ``id``  (B, D, h, w) SOT features (not normalised),
+    - ``reg`` (B, 2, h, w) sub-cell offset of the centre (x, y).
+    """
+
+    def __init__(self, config: ModelConfig, pretrained_backbone: bool = False):
+        super().__init__()
+        self.config = config
+        self.body = build_body(config.backbone, pretrained=pretrained_backbone)
+        c = self.body.out_channels
+        self.hm = make_head(c, config.num_classes, config.head_conv, HEATMAP_PRIOR_BIAS)
+        self.wh = make_head(c, 4, config.head_conv)
+        self.id = make_head(c, config.sot_dim, config.head_conv)
+        self.reg = make_head(c, 2, config.head_conv)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        feat = self.body(x)
+        return {name: getattr(self, name)(feat) for name in HEAD_NAMES}
+
+
+def build_model(config: ModelConfig | None = None, pretrained_backbone: bool = False) -> SOTMOTNet:
+    return SOTMOTNet(config or ModelConfig(), pretrained_backbone=pretrained_backbone)
