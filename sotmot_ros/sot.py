@@ -17,9 +17,10 @@ are zeroed, so they neither influence the real models nor receive weight. Everyt
 differentiable torch ops, so the same code trains the embedding end to end.
 
 Numerical safety: the system matrix is symmetric positive definite for lam > 0, so it is factored by
-Cholesky. Where the factorisation fails (lam tiny, features degenerate, low precision), that batch is
-solved by LU with partial pivoting (``torch.linalg.solve``) instead; solves always run in float32 or
-float64, never in half precision.
+Cholesky. Where the factorisation fails (lam tiny, features degenerate, low precision), the batch is
+solved by LU with partial pivoting instead, and where even LU reports a singular matrix, by the
+symmetric pseudo-inverse (minimum-norm solution). Solves always run in float32 or float64, never in
+half precision.
 """
 
 from __future__ import annotations
@@ -39,8 +40,12 @@ def _solve_spd(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     chol, info = torch.linalg.cholesky_ex(a)
     if bool((info == 0).all()):
         return torch.cholesky_solve(b, chol)
-    # Fallback: LU for the whole batch keeps the code branch-free and differentiable.
-    return torch.linalg.solve(a, b)
+    # Fallback 1: LU with partial pivoting for the whole batch (still differentiable).
+    x, info = torch.linalg.solve_ex(a, b)
+    if bool((info == 0).all()) and bool(torch.isfinite(x).all()):
+        return x
+    # Fallback 2: numerically singular even for LU: the symmetric pseudo-inverse (minimum-norm solution).
+    return torch.linalg.pinv(a, hermitian=True) @ b
 
 
 def ridge_fit(

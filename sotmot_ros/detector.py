@@ -1,0 +1,147 @@
+"""The detector: pre-processing -> SOTMOT network -> peak decoding, on CPU or CUDA.
+
+``Detector(image_bgr)`` returns :class:`~sotmot_ros.types.Detections` in original-image pixels with
+L2-normalised SOT features, which the tracker's ridge models consume.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from .decode import decode_outputs
+from .model.checkpoint import default_checkpoint_path, load_model
+from .model.network import SOTMOTNet
+from .preprocess import to_network_input
+from .types import Detections
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """'auto' -> first CUDA device if present else CPU; an unavailable CUDA device falls back to CPU with a warning."""
+    if isinstance(device, torch.device):
+        device = str(device)
+    device = (device or "auto").strip().lower()
+    if device == "auto":
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    if device == "cpu":
+        return torch.device("cpu")
+    if device.startswith("cuda"):
+        try:
+            dev = torch.device(device)
+        except RuntimeError as exc:
+            raise ValueError(f"invalid device {device!r}: {exc}") from exc
+        index = dev.index or 0
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            log.warning("device %s requested but CUDA is not available (or has fewer devices); using CPU", device)
+            return torch.device("cpu")
+        return torch.device("cuda", index)
+    raise ValueError(f"invalid device {device!r}: use 'auto', 'cpu' or 'cuda:N'")
+
+
+class Detector:
+    """Runs the network on BGR images and decodes detections with SOT features.
+
+    Args:
+        model: a :class:`SOTMOTNet` (its config fixes the default input size).
+        device: 'auto', 'cpu' or 'cuda:N'.
+        half: float16 inference (CUDA only; ignored with a warning on CPU).
+        score_threshold: minimum heatmap score of a returned detection.
+        max_detections: top-K peaks considered per image.
+        input_size: (width, height) of the network input, multiples of 32; default the model's.
+        min_box_area: detections with a smaller box (original-image pixels^2) are dropped.
+    """
+
+    def __init__(
+        self,
+        model: SOTMOTNet,
+        device: str | torch.device = "auto",
+        half: bool = False,
+        score_threshold: float = 0.3,
+        max_detections: int = 500,
+        input_size: tuple[int, int] | None = None,
+        min_box_area: float = 0.0,
+    ):
+        if not 0.0 <= float(score_threshold) <= 1.0:
+            raise ValueError(f"score_threshold must be in [0, 1], got {score_threshold}")
+        if int(max_detections) < 1:
+            raise ValueError(f"max_detections must be >= 1, got {max_detections}")
+        if input_size is not None:
+            w, h = int(input_size[0]), int(input_size[1])
+            if w < 32 or h < 32 or w % 32 or h % 32:
+                raise ValueError(f"input_size must be multiples of 32, got {input_size}")
+            model.config = replace(model.config, input_width=w, input_height=h)
+        self.device = resolve_device(device)
+        self.half = bool(half) and self.device.type == "cuda"
+        if half and not self.half:
+            log.warning("half precision requested on %s; using float32", self.device)
+        self.model = model.eval().to(self.device)
+        if self.half:
+            self.model.half()
+        self.score_threshold = float(score_threshold)
+        self.max_detections = int(max_detections)
+        self.min_box_area = float(min_box_area)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike | None = None, device: str = "auto", **kwargs) -> "Detector":
+        """Load a model file (default: the bundled model); raises CheckpointError naming the file on failure."""
+        model, meta = load_model(path or default_checkpoint_path(), device="cpu")
+        det = cls(model, device=device, **kwargs)
+        det.meta = meta
+        return det
+
+    @property
+    def config(self):
+        return self.model.config
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.config.input_width, self.config.input_height
+
+    @property
+    def feature_dim(self) -> int:
+        return self.config.sot_dim
+
+    def __call__(self, image_bgr: np.ndarray) -> Detections:
+        return self.detect_batch([image_bgr])[0]
+
+    @torch.inference_mode()
+    def detect_batch(self, images_bgr: list[np.ndarray]) -> list[Detections]:
+        """Detect in several images in one forward pass (images may differ in size)."""
+        if not images_bgr:
+            return []
+        net_w, net_h = self.input_size
+        inputs, boxes_maps = [], []
+        for image in images_bgr:
+            if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+                raise ValueError("images must be HxWx3 uint8 BGR numpy arrays")
+            chw, lb = to_network_input(image, net_w, net_h)
+            inputs.append(chw)
+            boxes_maps.append(lb)
+        batch = torch.from_numpy(np.stack(inputs)).to(self.device, non_blocking=True)
+        if self.half:
+            batch = batch.half()
+        outputs = self.model(batch)
+        raw = decode_outputs(
+            outputs, self.max_detections, self.score_threshold, down_ratio=self.config.down_ratio
+        )
+        results = []
+        for det, lb in zip(raw, boxes_maps):
+            boxes = lb.to_image(det.boxes.numpy())
+            area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+            keep = area > max(self.min_box_area, 0.0)
+            results.append(
+                Detections(boxes[keep], det.scores.numpy()[keep], det.classes.numpy()[keep], det.features.numpy()[keep])
+            )
+        return results
+
+    def warmup(self, runs: int = 1) -> None:
+        """Run dummy frames so the first real frame does not pay for lazy initialisation."""
+        dummy = np.full((self.config.input_height, self.config.input_width, 3), 127, np.uint8)
+        for _ in range(runs):
+            self(dummy)

@@ -1,0 +1,75 @@
+"""Pre-processing identical to FairMOT's, so FairMOT/CenterNet weights see what they were trained on.
+
+Letterbox: scale the image by ``s = min(W_net / w, H_net / h)``, resize to ``round(w s) x round(h s)``
+with ``INTER_AREA``, pad centred with grey 127.5; then BGR -> RGB and values in [0, 1]. The inverse maps
+network-input pixels back to original-image pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PAD_VALUE = 127.5
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """The affine map original image -> network input: ``x_net = x * scale + pad_x``."""
+
+    scale: float
+    pad_x: float
+    pad_y: float
+    src_width: int
+    src_height: int
+
+    def to_image(self, boxes: np.ndarray) -> np.ndarray:
+        """Boxes (N, 4) in network-input pixels -> original-image pixels, clipped to the image."""
+        out = np.asarray(boxes, dtype=np.float32).copy()
+        out[:, [0, 2]] = (out[:, [0, 2]] - self.pad_x) / self.scale
+        out[:, [1, 3]] = (out[:, [1, 3]] - self.pad_y) / self.scale
+        out[:, [0, 2]] = out[:, [0, 2]].clip(0, self.src_width)
+        out[:, [1, 3]] = out[:, [1, 3]].clip(0, self.src_height)
+        return out
+
+    def to_network(self, boxes: np.ndarray) -> np.ndarray:
+        """Boxes (N, 4) in original-image pixels -> network-input pixels."""
+        out = np.asarray(boxes, dtype=np.float32).copy()
+        out[:, [0, 2]] = out[:, [0, 2]] * self.scale + self.pad_x
+        out[:, [1, 3]] = out[:, [1, 3]] * self.scale + self.pad_y
+        return out
+
+
+def letterbox_params(src_width: int, src_height: int, net_width: int, net_height: int) -> tuple[Letterbox, int, int, int, int]:
+    """The letterbox for an image size, plus (new_w, new_h, left, top) of the resized image (FairMOT rounding)."""
+    scale = min(net_height / src_height, net_width / src_width)
+    new_w, new_h = round(src_width * scale), round(src_height * scale)
+    dw, dh = (net_width - new_w) / 2, (net_height - new_h) / 2
+    top, left = round(dh - 0.1), round(dw - 0.1)
+    return Letterbox(scale, float(left), float(top), src_width, src_height), new_w, new_h, left, top
+
+
+def letterbox(image_bgr: np.ndarray, net_width: int, net_height: int) -> tuple[np.ndarray, Letterbox]:
+    """Letterbox a BGR uint8 image to (net_height, net_width, 3) uint8 BGR."""
+    if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
+        raise ValueError(f"expected an HxWx3 BGR image, got shape {image_bgr.shape}")
+    h, w = image_bgr.shape[:2]
+    if h < 1 or w < 1:
+        raise ValueError(f"empty image of shape {image_bgr.shape}")
+    lb, new_w, new_h, left, top = letterbox_params(w, h, net_width, net_height)
+    resized = cv2.resize(image_bgr, (new_w, new_h), interpolation=cv2.INTER_AREA)
+    bottom, right = net_height - new_h - top, net_width - new_w - left
+    padded = cv2.copyMakeBorder(
+        resized, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(PAD_VALUE, PAD_VALUE, PAD_VALUE)
+    )
+    return padded, lb
+
+
+def to_network_input(image_bgr: np.ndarray, net_width: int, net_height: int) -> tuple[np.ndarray, Letterbox]:
+    """Letterboxed RGB float32 CHW in [0, 1], as FairMOT feeds its network."""
+    padded, lb = letterbox(image_bgr, net_width, net_height)
+    chw = np.ascontiguousarray(padded[:, :, ::-1].transpose(2, 0, 1), dtype=np.float32)
+    chw /= 255.0
+    return chw, lb

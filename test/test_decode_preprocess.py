@@ -1,0 +1,77 @@
+"""Letterbox pre-processing (FairMOT-identical) and CenterNet decoding back to image pixels."""
+
+import numpy as np
+import torch
+
+from sotmot_ros.data.targets import encode_targets
+from sotmot_ros.decode import decode_outputs
+from sotmot_ros.preprocess import letterbox, letterbox_params, to_network_input
+
+
+def test_letterbox_matches_fairmot_geometry():
+    img = np.random.default_rng(0).integers(0, 255, (576, 768, 3), dtype=np.uint8)
+    padded, lb = letterbox(img, 1088, 608)
+    assert padded.shape == (608, 1088, 3)
+    # FairMOT: ratio = min(608/576, 1088/768); new 811x608; dw = 138.5 -> left = round(138.4) = 138.
+    assert lb.scale == min(608 / 576, 1088 / 768)
+    assert (lb.pad_x, lb.pad_y) == (138.0, 0.0)
+    assert np.all(padded[:, :138] == 128) and np.all(padded[:, 138 + 811 :] == 128)  # 127.5 rounds to 128
+
+
+def test_network_input_is_rgb_in_unit_range():
+    img = np.zeros((64, 64, 3), np.uint8)
+    img[..., 0] = 255  # pure blue in BGR
+    chw, _ = to_network_input(img, 64, 64)
+    assert chw.shape == (3, 64, 64) and chw.dtype == np.float32
+    assert np.allclose(chw[2], 1.0) and np.allclose(chw[0], 0.0)  # blue is channel 2 in RGB
+
+
+def test_letterbox_inverse_round_trip():
+    lb, *_ = letterbox_params(768, 576, 576, 448)
+    boxes = np.array([[10, 20, 110, 320], [700, 500, 760, 570]], np.float32)
+    np.testing.assert_allclose(lb.to_image(lb.to_network(boxes)), boxes, atol=1e-3)
+
+
+def _outputs_from_targets(t, feature_dim=8, seed=0):
+    h, w = t["hm"].shape[1:]
+    hm = torch.from_numpy(t["hm"]).clamp(1e-6, 1 - 1e-6)
+    logits = torch.log(hm / (1 - hm)).unsqueeze(0)
+    wh = torch.zeros(1, 4, h * w)
+    reg = torch.zeros(1, 2, h * w)
+    feats = torch.randn(1, feature_dim, h * w, generator=torch.Generator().manual_seed(seed))
+    n = int(t["mask"].sum())
+    ind = torch.from_numpy(t["ind"][:n])
+    wh[0, :, ind] = torch.from_numpy(t["wh"][:n]).T
+    reg[0, :, ind] = torch.from_numpy(t["reg"][:n]).T
+    return {"hm": logits, "wh": wh.view(1, 4, h, w), "reg": reg.view(1, 2, h, w), "id": feats.view(1, -1, h, w)}
+
+
+def test_encode_then_decode_gives_boxes_back_within_one_pixel():
+    lb, *_ = letterbox_params(768, 576, 576, 448)
+    boxes_img = np.array([[100, 120, 150, 260], [300.5, 80.2, 341.7, 190.9], [600, 300, 700, 560]], np.float32)
+    boxes_net = lb.to_network(boxes_img)
+    t = encode_targets(boxes_net / 4, np.zeros(3), np.arange(3), 576 // 4, 448 // 4, 1, 16)
+    out = decode_outputs(_outputs_from_targets(t), max_detections=50, score_threshold=0.5)
+    assert len(out) == 1 and len(out[0].boxes) == 3
+    got = lb.to_image(out[0].boxes.numpy())
+    order = np.argsort(got[:, 0])
+    np.testing.assert_allclose(got[order], boxes_img, atol=1.0)
+    assert np.allclose(out[0].scores.numpy(), 1.0, atol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(out[0].features.numpy(), axis=1), 1.0, atol=1e-5)
+
+
+def test_max_pool_suppression_keeps_one_peak_per_object_and_threshold_applies():
+    t = encode_targets(np.array([[10, 10, 20, 40]], np.float32), [0], [0], 32, 32, 1, 4)
+    outs = _outputs_from_targets(t)
+    dets = decode_outputs(outs, max_detections=100, score_threshold=0.3)[0]
+    assert len(dets.boxes) == 1  # the Gaussian's neighbours are suppressed
+    assert len(decode_outputs(outs, max_detections=100, score_threshold=1.1)[0].boxes) == 0
+
+
+def test_batch_decoding_keeps_images_apart():
+    t1 = encode_targets(np.array([[2, 2, 8, 20]], np.float32), [0], [0], 32, 32, 1, 4)
+    t2 = encode_targets(np.array([[2, 2, 8, 20], [20, 5, 28, 30]], np.float32), [0, 0], [0, 1], 32, 32, 1, 4)
+    o1, o2 = _outputs_from_targets(t1), _outputs_from_targets(t2)
+    batch = {k: torch.cat([o1[k], o2[k]]) for k in o1}
+    d = decode_outputs(batch, 10, 0.5)
+    assert [len(x.boxes) for x in d] == [1, 2]
