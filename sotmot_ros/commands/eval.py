@@ -1,0 +1,113 @@
+"""``sotmot eval`` (MOTA, IDF1, HOTA, ... per sequence) and ``sotmot evaldets`` (detection AP@0.5)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("eval", help="MOT metrics of tracking results against ground truth",
+                              description="Pairs are given as --gt A --res A_RES [--gt B --res B_RES ...], or as "
+                                          "folders: --gt-folder with SEQ/gt/gt.txt and --res-folder with SEQ.txt.")
+    p.add_argument("--gt", action="append", default=[], help="ground-truth file (repeatable, paired with --res)")
+    p.add_argument("--res", action="append", default=[], help="result file (repeatable)")
+    p.add_argument("--gt-folder", default=None, help="MOTChallenge split folder: SEQ/gt/gt.txt")
+    p.add_argument("--res-folder", default=None, help="folder of SEQ.txt results")
+    p.add_argument("--fmt", choices=["mot15", "mot17"], default="mot15",
+                   help="gt format: mot15 (PETS/TUD, flag 0 = ignore) or mot17 (class/visibility too)")
+    p.add_argument("--min-visibility", type=float, default=0.0, help="mot17 only")
+    p.add_argument("--first", type=int, default=None, help="first frame to evaluate (inclusive)")
+    p.add_argument("--last", type=int, default=None, help="last frame to evaluate (inclusive)")
+    p.add_argument("--json", default=None, help="write the metrics as JSON")
+    p.add_argument("--plot", default=None, help="bar chart (PNG) of MOTA/IDF1/HOTA per sequence")
+    p.set_defaults(func=run_eval)
+
+    d = subparsers.add_parser("evaldets", help="detection AP@0.5 against ground truth")
+    d.add_argument("--gt", required=True)
+    d.add_argument("--dets", required=True, help="detections in MOTChallenge rows (score in column 7)")
+    d.add_argument("--fmt", choices=["mot15", "mot17"], default="mot15")
+    d.add_argument("--iou", type=float, default=0.5)
+    d.add_argument("--first", type=int, default=None)
+    d.add_argument("--last", type=int, default=None)
+    d.set_defaults(func=run_evaldets)
+
+
+def _frame_range(args):
+    if args.first is None and args.last is None:
+        return None
+    return (args.first or 1, args.last if args.last is not None else 10**9)
+
+
+def _pairs(args) -> dict[str, tuple[str, str]]:
+    if len(args.gt) != len(args.res):
+        raise SystemExit(f"sotmot eval: {len(args.gt)} --gt but {len(args.res)} --res; give them in pairs")
+    from ..evaluation import _sequence_name
+
+    pairs = {}
+    for g, r in zip(args.gt, args.res):
+        name = _sequence_name(g)
+        pairs[name if name not in pairs else f"{name}:{len(pairs)}"] = (g, r)
+    if bool(args.gt_folder) != bool(args.res_folder):
+        raise SystemExit("sotmot eval: --gt-folder and --res-folder go together")
+    if args.gt_folder:
+        for f in sorted(os.listdir(args.res_folder)):
+            if f.endswith(".txt"):
+                seq = f[:-4]
+                gt = os.path.join(args.gt_folder, seq, "gt", "gt.txt")
+                if os.path.isfile(gt):
+                    pairs[seq] = (gt, os.path.join(args.res_folder, f))
+                else:
+                    print(f"warning: no ground truth {gt} for {f}; skipped", file=sys.stderr)
+    if not pairs:
+        raise SystemExit("sotmot eval: nothing to evaluate (give --gt/--res or --gt-folder/--res-folder)")
+    return pairs
+
+
+def plot_metrics(results: dict[str, dict], path: str) -> None:
+    """Grouped bars of MOTA, IDF1 and HOTA (%) per sequence."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = list(results)
+    metrics = ("MOTA", "IDF1", "HOTA")
+    x = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.4 * len(names) + 2), 3.5))
+    for k, m in enumerate(metrics):
+        vals = [100 * results[n][m] for n in names]
+        bars = ax.bar(x + (k - 1) * 0.27, vals, 0.27, label=m)
+        ax.bar_label(bars, fmt="%.1f", fontsize=7)
+    ax.set_xticks(x, names, rotation=20, ha="right")
+    ax.set_ylabel("%")
+    ax.legend()
+    ax.set_title("MOT metrics per sequence")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from ..evaluation import evaluate_mot, format_table
+
+    results = evaluate_mot(_pairs(args), fmt=args.fmt, frame_range=_frame_range(args),
+                           min_visibility=args.min_visibility)
+    print(format_table(results))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(results, fh, indent=2)
+    if args.plot:
+        plot_metrics(results, args.plot)
+    return 0
+
+
+def run_evaldets(args: argparse.Namespace) -> int:
+    from ..evaluation import detection_ap
+
+    ap = detection_ap(args.gt, args.dets, iou_threshold=args.iou, fmt=args.fmt, frame_range=_frame_range(args))
+    print(f"AP@{args.iou:g}: {100 * ap:.2f}")
+    return 0

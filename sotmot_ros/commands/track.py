@@ -1,0 +1,91 @@
+"""``sotmot track SOURCE``: detect and track a video, image folder or MOTChallenge sequence offline."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+
+from ..tracking.config import ASSOCIATION_MODES, TrackerConfig
+
+_DEFAULTS = TrackerConfig()
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("track", help="track objects in a video / image folder / MOTChallenge sequence",
+                              description=__doc__)
+    p.add_argument("source", help="video file, image folder, or MOTChallenge folder (img1/ + seqinfo.ini)")
+    p.add_argument("--checkpoint", default=None, help="model checkpoint (default: the packaged default)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda:N")
+    p.add_argument("--half", action="store_true", help="half precision on CUDA")
+    p.add_argument("--association", choices=ASSOCIATION_MODES, default=_DEFAULTS.association)
+    p.add_argument("--high-thresh", type=float, default=_DEFAULTS.high_score_threshold, help="stage-1 detection score")
+    p.add_argument("--low-thresh", type=float, default=_DEFAULTS.low_score_threshold, help="lowest detection score kept")
+    p.add_argument("--new-track-thresh", type=float, default=_DEFAULTS.new_track_score_threshold)
+    p.add_argument("--sot-lambda", type=float, default=_DEFAULTS.sot_lambda)
+    p.add_argument("--min-hits", type=int, default=_DEFAULTS.min_hits)
+    p.add_argument("--max-lost-seconds", type=float, default=_DEFAULTS.max_lost_seconds)
+    p.add_argument("--first", type=int, default=1, help="first frame (1-based, inclusive)")
+    p.add_argument("--last", type=int, default=None, help="last frame (inclusive; default: end)")
+    p.add_argument("--fps", type=float, default=None, help="override the source frame rate (timestamps)")
+    p.add_argument("--out", default=None, help="MOTChallenge results file to write")
+    p.add_argument("--render", default=None, help="video (.mp4) with boxes and IDs drawn")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import cv2
+    from tqdm import tqdm
+
+    from ..data.mot import write_mot_results
+    from ..detector import Detector
+    from ..render import draw_tracks
+    from ..sources import open_source
+    from ..tracking import Tracker
+    from ..types import TrackState
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    config = TrackerConfig(association=args.association, high_score_threshold=args.high_thresh,
+                           low_score_threshold=args.low_thresh, new_track_score_threshold=args.new_track_thresh,
+                           sot_lambda=args.sot_lambda, min_hits=args.min_hits, max_lost_seconds=args.max_lost_seconds)
+    source = open_source(args.source, fps=args.fps)
+    checkpoint = args.checkpoint
+    if checkpoint is None:
+        from ..model.checkpoint import default_checkpoint_path
+
+        checkpoint = default_checkpoint_path()
+    detector = Detector.from_checkpoint(checkpoint, device=args.device, half=args.half,
+                                        score_threshold=args.low_thresh)
+    tracker = Tracker(config)
+    rows, ids, writer, n = [], set(), None, 0
+    total = None
+    if source.length:
+        total = max(0, (min(args.last, source.length) if args.last else source.length) - args.first + 1)
+    start = time.perf_counter()
+    for frame, image, stamp in tqdm(source.frames(args.first, args.last), total=total, unit="frame",
+                                    disable=args.no_progress, desc=source.name):
+        outputs = tracker.update(detector(image), stamp)
+        shown = [o for o in outputs if o.state == TrackState.CONFIRMED and o.matched]
+        for o in shown:
+            ids.add(o.track_id)
+            rows.append((frame, o.track_id, *o.box.tolist(), o.score))
+        if args.render:
+            drawn = draw_tracks(image, shown)
+            if writer is None:
+                h, w = drawn.shape[:2]
+                writer = cv2.VideoWriter(args.render, cv2.VideoWriter_fourcc(*"mp4v"), source.fps, (w, h))
+                if not writer.isOpened():
+                    raise IOError(f"cannot write video {args.render}")
+            writer.write(drawn)
+        n += 1
+    elapsed = time.perf_counter() - start
+    if writer is not None:
+        writer.release()
+    if args.out:
+        write_mot_results(args.out, rows)
+    fps = n / elapsed if elapsed > 0 else float("nan")
+    print(f"{source.name}: {n} frames in {elapsed:.1f} s ({fps:.1f} FPS, detector + tracker), "
+          f"{len(ids)} track IDs, {len(rows)} boxes" + (f" -> {args.out}" if args.out else "")
+          + (f", video {args.render}" if args.render else ""))
+    return 0

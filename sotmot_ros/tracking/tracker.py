@@ -1,0 +1,285 @@
+"""`Tracker`: SOTMOT-style online tracking of detections with per-track SOT models.
+
+Per update (timestamps in seconds):
+
+1. Kalman prediction of every track by the elapsed time.
+2. Stage 1 - high-score detections vs all tracks (tentative, confirmed, lost). In 'sot' mode the ridge
+   models of all tracks are solved jointly from their templates (each against the others) and scored
+   at the detections' features; the cost fuses that response with the IoU of the predicted box and is
+   gated by motion. Lost tracks get a gate widened with the time they have been lost, so they can be
+   re-identified (same ID) mainly by their SOT model.
+3. Stage 2 - confirmed tracks left over vs low-score and left-over high-score detections, IoU only
+   (low-score detections are often occluded targets whose features are unreliable).
+4. Stage 3 - tentative tracks left over vs left-over high-score detections, IoU only.
+5. Lifecycle: unmatched high detections start tentative tracks; ``min_hits`` consecutive matches
+   confirm them; an unmatched tentative track is dropped, an unmatched confirmed one becomes lost and
+   is kept for ``max_lost_seconds``.
+
+Every duration is measured in seconds from the caller's stamps, never in frames. A stamp going
+backwards, or jumping further forward than ``max_time_jump_seconds``, resets the tracker (a logged
+warning; IDs keep counting up so an output stream never reuses an ID); a NaN/inf stamp raises
+``ValueError``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import numpy as np
+
+from ..types import Detections, TrackOutput, TrackState
+from . import association as assoc
+from .config import TrackerConfig
+from .kalman import KalmanBoxFilter, z_to_boxes
+from .track import Track
+
+log = logging.getLogger(__name__)
+
+
+class Tracker:
+    """Online multi-object tracker; see the module docstring for the algorithm.
+
+    >>> tracker = Tracker(TrackerConfig(association="sot"))
+    >>> outputs = tracker.update(detections, timestamp=12.5)   # doctest: +SKIP
+    >>> shown = [o for o in outputs if o.state == "confirmed" and o.matched]   # doctest: +SKIP
+    """
+
+    def __init__(self, config: TrackerConfig | None = None, **overrides):
+        if config is None:
+            config = TrackerConfig(**overrides)
+        elif overrides:
+            config = TrackerConfig(**{**config.to_dict(), **overrides})
+        if not isinstance(config, TrackerConfig):
+            raise TypeError(f"config must be a TrackerConfig, got {type(config).__name__}")
+        self.config = config
+        self.kf = KalmanBoxFilter(config.kf_std_measurement, config.kf_position_noise,
+                                  config.kf_velocity_noise, config.kf_init_velocity_std)
+        self._next_id = 1
+        self.last_association_seconds = 0.0  # wall time of the last association (SOT + gate + assignment)
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+    def reset(self, reset_ids: bool = True) -> None:
+        """Forget all tracks. ``reset_ids=False`` keeps the ID counter (automatic resets do that)."""
+        self._tracks: list[Track] = []
+        self._last_time: float | None = None
+        self._feature_dim: int | None = None
+        if reset_ids:
+            self._next_id = 1
+
+    @property
+    def num_active(self) -> int:
+        """Tracks that are not lost (tentative + confirmed)."""
+        return sum(1 for t in self._tracks if t.state != TrackState.LOST)
+
+    @property
+    def tracks(self) -> list[Track]:
+        """The live track records (a new list; the records themselves are the tracker's)."""
+        return list(self._tracks)
+
+    # ------------------------------------------------------------------ update
+    def _check_time(self, timestamp) -> tuple[float, float]:
+        try:
+            t = float(timestamp)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"timestamp must be a number of seconds, got {timestamp!r}") from exc
+        if not math.isfinite(t):
+            raise ValueError(f"timestamp must be finite seconds, got {t}")
+        if self._last_time is None:
+            return t, 0.0
+        dt = t - self._last_time
+        if dt < 0:
+            log.warning("timestamp went backwards (%.6f s -> %.6f s): resetting the tracker", self._last_time, t)
+            self.reset(reset_ids=False)
+            return t, 0.0
+        if dt > self.config.max_time_jump_seconds:
+            log.warning("timestamp jumped %.3f s (> max_time_jump_seconds=%.3f): resetting the tracker",
+                        dt, self.config.max_time_jump_seconds)
+            self.reset(reset_ids=False)
+            return t, 0.0
+        return t, dt
+
+    def update(self, detections: Detections, timestamp: float) -> list[TrackOutput]:
+        """Advance to ``timestamp`` (seconds) with this frame's detections.
+
+        Returns a snapshot of every track, lost and tentative ones included; callers usually keep
+        ``state == 'confirmed' and matched``.
+        """
+        if not isinstance(detections, Detections):
+            raise TypeError(f"detections must be a sotmot_ros.types.Detections, got {type(detections).__name__}")
+        cfg = self.config
+        t, dt = self._check_time(timestamp)
+        first_update = self._last_time is None
+        self._last_time = t
+
+        if not len(detections) and not self._tracks:
+            return []  # nothing to track: keep idle frames cheap
+        keep = detections.scores >= cfg.low_score_threshold
+        dets = detections if keep.all() else detections.select(keep)
+        if len(dets) and not np.all(np.isfinite(dets.boxes)):
+            log.warning("dropping %d detections with non-finite boxes", int((~np.isfinite(dets.boxes)).any(1).sum()))
+            dets = dets.select(np.isfinite(dets.boxes).all(1))
+        d = dets.features.shape[1]
+        if self._feature_dim is None or not self._tracks:
+            self._feature_dim = d
+        elif d != self._feature_dim:
+            raise ValueError(f"detection feature dimension changed from {self._feature_dim} to {d}")
+
+        tracks = self._tracks
+        if tracks and dt > 0:
+            mean, cov = self.kf.predict(np.stack([tr.mean for tr in tracks]), np.stack([tr.cov for tr in tracks]), dt)
+            for i, tr in enumerate(tracks):
+                tr.mean, tr.cov = mean[i], cov[i]
+
+        t0 = time.perf_counter()
+        matches, responses = self._associate(dets, t)
+        self.last_association_seconds = time.perf_counter() - t0
+
+        matched_tracks = np.zeros(len(tracks), bool)
+        matched_dets = np.zeros(len(dets), bool)
+        if len(matches):
+            ti, di = matches[:, 0], matches[:, 1]
+            mean, cov = self.kf.update(np.stack([tracks[i].mean for i in ti]), np.stack([tracks[i].cov for i in ti]),
+                                       dets.boxes[di])
+            for k, (i, j) in enumerate(zip(ti.tolist(), di.tolist())):
+                tr = tracks[i]
+                tr.mean, tr.cov = mean[k], cov[k]
+                tr.mark_matched(dets.scores[j], dets.classes[j], t, responses[k])
+                if tr.state == TrackState.LOST or (tr.state == TrackState.TENTATIVE and tr.streak >= cfg.min_hits):
+                    tr.state = TrackState.CONFIRMED
+            matched_tracks[ti] = True
+            self._update_templates([tracks[i] for i in ti], dets, di)
+            matched_dets[di] = True
+
+        kept: list[Track] = []
+        for i, tr in enumerate(tracks):
+            if not matched_tracks[i]:
+                tr.mark_missed()
+                missing = t - tr.last_update_time
+                if tr.state == TrackState.TENTATIVE:
+                    if missing > cfg.tentative_timeout_seconds:
+                        continue
+                elif tr.state == TrackState.CONFIRMED:
+                    tr.state = TrackState.LOST
+                if tr.state == TrackState.LOST and missing > cfg.max_lost_seconds:
+                    continue
+            kept.append(tr)
+
+        new = np.nonzero(~matched_dets & (dets.scores >= cfg.new_track_score_threshold))[0]
+        if len(new):
+            mean, cov = self.kf.initiate(dets.boxes[new])
+            for k, j in enumerate(new.tolist()):
+                tr = Track(self._next_id, mean[k], cov[k], dets.features[j], dets.scores[j], dets.classes[j], t,
+                           cfg.history_length)
+                self._next_id += 1
+                if cfg.min_hits <= 1 or (first_update and cfg.confirm_on_first_update):
+                    tr.state = TrackState.CONFIRMED
+                kept.append(tr)
+        self._tracks = kept
+        return [self._output(tr, t) for tr in kept]
+
+    def _update_templates(self, matched: list[Track], dets: Detections, det_idx: np.ndarray) -> None:
+        """Batched EMA of the matched tracks' templates with confident detections' features."""
+        cfg = self.config
+        if dets.features.shape[1] == 0:
+            return
+        ok = dets.scores[det_idx] >= cfg.template_update_min_score
+        if not ok.any():
+            return
+        sel = [tr for tr, k in zip(matched, ok) if k]
+        new = cfg.template_momentum * np.stack([tr.template for tr in sel]) + (1.0 - cfg.template_momentum) * dets.features[det_idx[ok]]
+        norms = np.linalg.norm(new, axis=1, keepdims=True)
+        new = (new / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        for tr, row in zip(sel, new):
+            tr.template = row
+
+    # ------------------------------------------------------------------ association
+    def _associate(self, dets: Detections, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """Three-stage matching; returns matches (K, 2) track/detection indices and their SOT responses (K,)."""
+        cfg = self.config
+        tracks = self._tracks
+        n, m = len(tracks), len(dets)
+        if n == 0 or m == 0:
+            return np.zeros((0, 2), np.int64), np.zeros(0, np.float32)
+        mean = np.stack([tr.mean for tr in tracks])
+        track_boxes = z_to_boxes(mean[:, :4])
+        high = np.nonzero(dets.scores >= cfg.high_score_threshold)[0]
+        out_matches: list[np.ndarray] = []
+        out_resp: list[np.ndarray] = []
+        free_tracks = np.ones(n, bool)
+        free_dets = np.ones(m, bool)
+
+        # Stage 1: high detections vs every track.
+        if len(high):
+            iou = assoc.iou_matrix(track_boxes, dets.boxes[high])
+            use_sot = cfg.association == "sot" and dets.features.shape[1] > 0
+            resp = None
+            if use_sot:
+                templates = np.stack([tr.template for tr in tracks])
+                resp = assoc.sot_responses(templates, dets.features[high], cfg.sot_lambda)
+                feasible = (resp >= cfg.min_sot_response) | (iou >= cfg.min_iou_stage1)
+            else:
+                feasible = iou >= cfg.min_iou_stage1
+            if cfg.association != "iou":
+                lost_for = np.array([t - tr.last_update_time if tr.state == TrackState.LOST else 0.0 for tr in tracks])
+                cov = np.stack([tr.cov for tr in tracks])
+                feasible &= assoc.motion_gate(self.kf, mean, cov, dets.boxes[high], cfg.gate,
+                                              widen=1.0 + cfg.gate_widen_per_second * lost_for,
+                                              centre_distance=cfg.gate_centre_distance)
+            sim = assoc.fused_similarity(resp, iou, cfg.weight_sot, cfg.weight_iou)
+            cost = np.where(feasible, 1.0 - sim, assoc.INFEASIBLE)
+            matches, _, _ = assoc.assign(cost, 1.0 - cfg.min_similarity_stage1)
+            if len(matches):
+                r = resp[matches[:, 0], matches[:, 1]] if resp is not None else np.full(len(matches), np.nan, np.float32)
+                matches = np.stack([matches[:, 0], high[matches[:, 1]]], 1)
+                out_matches.append(matches)
+                out_resp.append(r.astype(np.float32))
+                free_tracks[matches[:, 0]] = False
+                free_dets[matches[:, 1]] = False
+
+        states = np.array([tr.state for tr in tracks])
+        high_mask = np.zeros(m, bool)
+        high_mask[high] = True
+        for state, det_filter, min_iou in ((TrackState.CONFIRMED, np.ones(m, bool), cfg.min_iou_stage2),
+                                           (TrackState.TENTATIVE, high_mask, cfg.min_iou_tentative)):
+            # Stage 2 (confirmed vs all remaining detections), then stage 3 (tentative vs remaining high).
+            matches = self._iou_stage(track_boxes, dets.boxes, free_tracks & (states == state),
+                                      free_dets & det_filter, min_iou)
+            if len(matches):
+                out_matches.append(matches)
+                out_resp.append(np.full(len(matches), np.nan, np.float32))
+                free_tracks[matches[:, 0]] = False
+                free_dets[matches[:, 1]] = False
+        if not out_matches:
+            return np.zeros((0, 2), np.int64), np.zeros(0, np.float32)
+        return np.concatenate(out_matches), np.concatenate(out_resp)
+
+    @staticmethod
+    def _iou_stage(track_boxes, det_boxes, track_mask, det_mask, min_iou) -> np.ndarray:
+        """IoU-only matching of the masked tracks and detections -> (K, 2) global indices."""
+        ti = np.nonzero(track_mask)[0]
+        di = np.nonzero(det_mask)[0]
+        if len(ti) == 0 or len(di) == 0:
+            return np.zeros((0, 2), np.int64)
+        iou = assoc.iou_matrix(track_boxes[ti], det_boxes[di])
+        cost = np.where(iou >= min_iou, 1.0 - iou, assoc.INFEASIBLE)
+        matches, _, _ = assoc.assign(cost, 1.0 - min_iou)
+        return np.stack([ti[matches[:, 0]], di[matches[:, 1]]], 1) if len(matches) else np.zeros((0, 2), np.int64)
+
+    @staticmethod
+    def _output(tr: Track, t: float) -> TrackOutput:
+        return TrackOutput(
+            track_id=tr.track_id,
+            box=tr.box,
+            score=tr.score,
+            class_id=tr.class_id,
+            state=tr.state,
+            hits=tr.hits,
+            age=t - tr.birth_time,
+            time_since_update=t - tr.last_update_time,
+            velocity=tr.mean[4:6].astype(np.float32),
+            sot_response=tr.sot_response,
+            matched=tr.matched,
+        )

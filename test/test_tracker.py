@@ -1,0 +1,261 @@
+"""Behaviour tests of the tracker on synthetic scenes (boxes + distinct random unit features + noise)."""
+
+from __future__ import annotations
+
+import logging
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+import torch
+
+from sotmot_ros.tracking import Tracker, TrackerConfig
+from sotmot_ros.tracking.association import iou_matrix, sot_responses, sot_responses_torch, assign
+from sotmot_ros.sot import ridge_fit, ridge_score
+from sotmot_ros.types import Detections, TrackState
+
+D = 32
+
+
+def unit(rng, n, d=D):
+    f = rng.normal(size=(n, d))
+    return f / np.linalg.norm(f, axis=1, keepdims=True)
+
+
+def box_at(cx, cy, w=40.0, h=100.0):
+    return [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]
+
+
+def run_scene(tracker, targets, times, rng, noise=0.05, feats=None):
+    """targets: list of callables t -> (cx, cy) or None (invisible). Returns {target index: [ids per frame]}."""
+    feats = unit(rng, len(targets)) if feats is None else feats
+    ids = {k: [] for k in range(len(targets))}
+    for t in times:
+        boxes, fs, who = [], [], []
+        for k, fn in enumerate(targets):
+            p = fn(t)
+            if p is not None:
+                boxes.append(box_at(*p))
+                f = feats[k] + noise * rng.normal(size=feats.shape[1])
+                fs.append(f / np.linalg.norm(f))
+                who.append(k)
+        dets = Detections(np.array(boxes).reshape(-1, 4), np.full(len(boxes), 0.9), None,
+                          np.array(fs).reshape(-1, feats.shape[1]))
+        outs = tracker.update(dets, t)
+        shown = [o for o in outs if o.matched and o.state == TrackState.CONFIRMED]
+        for k in range(len(targets)):
+            if k not in who:
+                ids[k].append(None)
+                continue
+            p = np.array(box_at(*targets[k](t)))
+            near = [o.track_id for o in shown if np.abs(o.box - p).max() < 1e-3 + 15]
+            best = min(shown, key=lambda o: np.abs(o.box - p).sum(), default=None)
+            ids[k].append(best.track_id if best is not None and near else None)
+    return ids
+
+
+def settled(ids, skip=2):
+    return {v for v in ids[skip:] if v is not None}
+
+
+def test_crossing_targets_keep_ids():
+    rng = np.random.default_rng(1)
+    times = np.arange(0, 4, 0.1)
+    a = lambda t: (100 + 60 * t, 200.0)
+    b = lambda t: (340 - 60 * t, 205.0)
+    ids = run_scene(Tracker(), [a, b], times, rng)
+    assert len(settled(ids[0])) == 1 and len(settled(ids[1])) == 1
+    assert settled(ids[0]) != settled(ids[1])
+
+
+def test_occluded_one_second_comes_back_with_old_id():
+    rng = np.random.default_rng(2)
+    times = np.arange(0, 4, 0.1)
+    a = lambda t: None if 1.5 <= t < 2.5 else (100 + 30 * t, 200.0)
+    b = lambda t: (500.0, 200.0)
+    tracker = Tracker()
+    ids = run_scene(tracker, [a, b], times, rng)
+    before = {v for v, t in zip(ids[0], times) if t < 1.5 and v is not None}
+    after = {v for v, t in zip(ids[0], times) if t >= 2.5 and v is not None}
+    assert before == after and len(before) == 1
+    assert tracker._next_id == 3  # no extra track was ever born
+
+
+def test_lost_track_state_and_removal_time():
+    rng = np.random.default_rng(3)
+    cfg = TrackerConfig(max_lost_seconds=1.0)
+    tracker = Tracker(cfg)
+    f = unit(rng, 1)
+    for t in np.arange(0, 1, 0.1):
+        tracker.update(Detections([box_at(100, 100)], [0.9], None, f), t)
+    outs = tracker.update(Detections.empty(D), 1.0)
+    assert [o.state for o in outs] == [TrackState.LOST]
+    assert tracker.num_active == 0
+    outs = tracker.update(Detections.empty(D), 1.9)
+    assert len(outs) == 1 and outs[0].time_since_update == pytest.approx(1.0)
+    assert tracker.update(Detections.empty(D), 2.05) == []
+
+
+def test_new_target_gets_new_id():
+    rng = np.random.default_rng(4)
+    times = np.arange(0, 3, 0.1)
+    a = lambda t: (100 + 20 * t, 200.0)
+    c = lambda t: None if t < 1.5 else (400.0, 150 + 10 * t)
+    ids = run_scene(Tracker(), [a, c], times, rng)
+    assert settled(ids[0]) == {1}
+    assert settled([v for v, t in zip(ids[1], times) if t >= 1.5]) == {2}
+
+
+@pytest.mark.parametrize("step", [0.1, 0.2])
+def test_lifetimes_are_seconds_not_frames(step):
+    """Same scene at 10 fps and with every other frame dropped: the 1.2 s gap survives, the age is in s."""
+    rng = np.random.default_rng(5)
+    times = np.round(np.arange(0, 4.0 + 1e-9, step), 6)
+    a = lambda t: None if 1.4 <= t < 2.6 else (100 + 30 * t, 200.0)
+    tracker = Tracker(TrackerConfig(max_lost_seconds=1.5))
+    ids = run_scene(tracker, [a], times, rng)
+    assert settled(ids[0]) == {1}
+    out = tracker.update(Detections.empty(D), 4.0 + step)
+    assert out[0].age == pytest.approx(4.0 + step)
+    # Velocity is in px/s whatever the frame rate.
+    assert out[0].velocity[0] == pytest.approx(30.0, abs=3.0)
+    # A gap longer than max_lost_seconds removes the track at the same time in seconds.
+    assert len(tracker.update(Detections.empty(D), 4.0 + 1.4)) == 1
+    assert tracker.update(Detections.empty(D), 4.0 + 1.6) == []
+
+
+def swap_scene(mode, rng):
+    """Two almost coincident boxes whose positions swap every 0.5 s; IDs should follow appearance."""
+    feats = unit(rng, 2)
+    pos = [(100.0, 200.0), (110.0, 200.0)]
+    tracker = Tracker(TrackerConfig(association=mode))
+    wrong = 0
+    for k, t in enumerate(np.arange(0, 3, 0.1)):
+        swapped = int(t / 0.5) % 2 == 1
+        order = [1, 0] if swapped else [0, 1]
+        boxes = [box_at(*pos[order[i]]) for i in range(2)]
+        f = feats + 0.05 * rng.normal(size=feats.shape)
+        f /= np.linalg.norm(f, axis=1, keepdims=True)
+        outs = {o.track_id: o for o in tracker.update(Detections(boxes, [0.9, 0.9], None, f), t) if o.matched}
+        if k >= 2:  # target i (feature i) must keep ID i+1 at its current box
+            for i in range(2):
+                o = outs.get(i + 1)
+                own, other = (np.abs(o.box - np.array(boxes[j])).sum() for j in (i, 1 - i)) if o else (1, 0)
+                wrong += own >= other
+    return wrong
+
+
+def test_sot_separates_swapping_similar_boxes_where_iou_fails():
+    assert swap_scene("sot", np.random.default_rng(6)) == 0
+    assert swap_scene("iou", np.random.default_rng(6)) > 10
+
+
+def test_two_instances_have_independent_ids():
+    rng = np.random.default_rng(7)
+    f = unit(rng, 2)
+    t1, t2 = Tracker(), Tracker()
+    d = Detections([box_at(100, 100), box_at(300, 100)], [0.9, 0.9], None, f)
+    ids1 = sorted(o.track_id for o in t1.update(d, 0.0))
+    ids2 = sorted(o.track_id for o in t2.update(d.select([1]), 0.0))
+    assert ids1 == [1, 2] and ids2 == [1]
+    t1.reset()
+    assert [o.track_id for o in t1.update(d.select([0]), 5.0)] == [1]
+
+
+def test_churn_keeps_memory_bounded():
+    """100,000 frames of targets appearing and vanishing: track count and allocations stay bounded."""
+    rng = np.random.default_rng(8)
+    cfg = TrackerConfig(max_lost_seconds=0.05, history_length=5)
+    tracker = Tracker(cfg)
+    feats = unit(rng, 64, 4)
+    n_frames = 100_000
+    xs = rng.uniform(0, 2000, size=n_frames)
+    present = rng.random(n_frames) < 0.1
+    empty = Detections.empty(4)
+    tracemalloc.start()
+    start = time.perf_counter()
+    max_tracks = 0
+    for k in range(n_frames):
+        t = k * 0.01
+        if present[k]:
+            d = Detections([[xs[k], 10, xs[k] + 4, 18]], [0.9], None, feats[k % 64 : k % 64 + 1])
+        else:
+            d = empty
+        tracker.update(d, t)
+        if k == 1000:
+            tracemalloc.reset_peak()
+            base = tracemalloc.get_traced_memory()[0]
+        max_tracks = max(max_tracks, len(tracker._tracks))
+    cur, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert tracker._next_id > 5000  # there really was churn
+    assert max_tracks <= 10
+    assert all(len(tr.history) <= 5 for tr in tracker._tracks)
+    assert peak - base < 256 * 1024, f"memory grew by {peak - base} bytes"
+    assert time.perf_counter() - start < 50
+
+
+def test_time_backwards_resets_with_warning(caplog):
+    rng = np.random.default_rng(9)
+    f = unit(rng, 1)
+    tracker = Tracker()
+    d = Detections([box_at(100, 100)], [0.9], None, f)
+    tracker.update(d, 10.0)
+    tracker.update(d, 10.1)
+    with caplog.at_level(logging.WARNING, logger="sotmot_ros.tracking.tracker"):
+        outs = tracker.update(d, 9.0)
+    assert "backwards" in caplog.text
+    assert [o.track_id for o in outs] == [2]  # old track gone, IDs are never reused
+    assert outs[0].age == 0.0
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sotmot_ros.tracking.tracker"):
+        outs = tracker.update(d, 9.0 + 60.0)
+    assert "jumped" in caplog.text and [o.track_id for o in outs] == [3]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "abc", None])
+def test_non_finite_timestamp_raises(bad):
+    with pytest.raises(ValueError, match="timestamp"):
+        Tracker().update(Detections.empty(D), bad)
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"association": "hungarian"}, "association"),
+        ({"sot_lambda": 0}, "sot_lambda"),
+        ({"low_score_threshold": 0.6, "high_score_threshold": 0.5}, "low_score_threshold"),
+        ({"min_hits": 0}, "min_hits"),
+        ({"template_momentum": 1.0}, "template_momentum"),
+        ({"max_lost_seconds": -1}, "max_lost_seconds"),
+        ({"gate": "euclid"}, "gate"),
+        ({"weight_sot": 0, "weight_iou": 0}, "weight_sot"),
+        ({"min_iou_stage2": float("nan")}, "min_iou_stage2"),
+        ({"confirm_on_first_update": "yes"}, "confirm_on_first_update"),
+    ],
+)
+def test_invalid_config_raises(kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        TrackerConfig(**kwargs)
+    with pytest.raises(ValueError, match=field):
+        Tracker(**kwargs)
+
+
+@pytest.mark.parametrize("n, d", [(5, 32), (40, 32), (100, 128)])
+def test_numpy_sot_path_equals_sot_module(n, d):
+    rng = np.random.default_rng(n)
+    x, c = unit(rng, n, d).astype(np.float32), unit(rng, 7, d).astype(np.float32)
+    ref = ridge_score(ridge_fit(torch.from_numpy(x).double(), 0.5), torch.from_numpy(c).double()).numpy().T
+    np.testing.assert_allclose(sot_responses(x, c, 0.5), ref, atol=1e-5)
+    np.testing.assert_allclose(sot_responses_torch(x, c, 0.5), ref, atol=1e-5)
+
+
+def test_iou_and_assignment_basics():
+    a = np.array([[0, 0, 10, 10], [20, 20, 30, 30]], float)
+    b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [100, 100, 110, 110]], float)
+    iou = iou_matrix(a, b)
+    np.testing.assert_allclose(iou[0], [1.0, 1 / 3, 0.0])
+    assert iou[1].max() == 0
+    matches, ur, uc = assign(1 - iou, 0.5)
+    assert matches.tolist() == [[0, 0]] and ur.tolist() == [1] and sorted(uc.tolist()) == [1, 2]
