@@ -1,0 +1,132 @@
+"""TrainConfig: every training setting in one validated dataclass, loaded from YAML.
+
+Unknown keys are errors (a typo must not silently fall back to a default). Relative data paths are
+resolved against the repository root (the current directory when it holds the package), so configs
+work from the checkout; absolute paths are used as they are.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields
+
+import yaml
+
+from ..model.config import BACKBONES
+
+SEQUENCE_KEYS = {"source", "gt", "frames", "format", "seqinfo", "min_visibility"}
+
+
+@dataclass
+class TrainConfig:
+    # model
+    backbone: str = "efficientnet_lite0"
+    pretrained: bool = True
+    init_model: str = ""  # optional model file to start from (project format)
+    num_classes: int = 1
+    class_names: list = field(default_factory=lambda: ["person"])
+    sot_dim: int = 128
+    head_conv: int = 256
+    input_width: int = 576
+    input_height: int = 448
+    # data: lists of {source, gt, frames: [first, last], format, seqinfo, min_visibility}
+    train_sequences: list = field(default_factory=list)
+    val_sequences: list = field(default_factory=list)
+    frame_cache: str = "jpeg"
+    min_gap: int = 1
+    max_gap: int = 10
+    max_objs: int = 128
+    aug_scale: float = 0.2
+    aug_translate: float = 0.1
+    aug_flip: bool = True
+    aug_hsv: float = 0.3
+    num_workers: int = 0
+    # optimisation
+    batch_size: int = 4  # pairs per step (per rank under DDP)
+    epochs: int = 10
+    pairs_per_epoch: int = 0  # 0 = one pair per usable anchor frame
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    lr_schedule: str = "step"  # step | cosine
+    lr_steps: list = field(default_factory=list)  # epochs at which step decays by lr_gamma
+    lr_gamma: float = 0.1
+    warmup_iters: int = 0
+    grad_clip: float = 0.0  # max global grad norm; 0 disables
+    amp: bool = True  # only ever used on CUDA
+    # losses
+    sot_lambda: float = 0.5  # keep equal to the tracker's sot_lambda
+    sot_loss: str = "mse"  # mse | ce
+    hm_weight: float = 1.0
+    wh_weight: float = 0.1
+    off_weight: float = 1.0
+    sot_weight: float = 1.0
+    uncertainty: bool = True
+    # run
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    out_dir: str = "runs/train"
+    log_every: int = 10
+    val_every: int = 1
+    val_max_pairs: int = 0
+    max_minutes: float = 0.0  # 0 = no time budget
+    max_steps: int = 0  # stop (resumably) once the global step reaches this; 0 = no limit
+    num_threads: int = 0  # torch intra-op threads on CPU; 0 = torch default
+
+    def __post_init__(self):
+        for f in fields(self):  # YAML reads "1e-4" as a string and "1" as an int
+            value = getattr(self, f.name)
+            if f.type == "float" and isinstance(value, (str, int)) and not isinstance(value, bool):
+                setattr(self, f.name, float(value))
+            elif f.type == "int" and isinstance(value, float) and value.is_integer():
+                setattr(self, f.name, int(value))
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"unknown backbone {self.backbone!r}; choose one of {BACKBONES}")
+        if self.lr_schedule not in ("step", "cosine"):
+            raise ValueError(f"lr_schedule must be 'step' or 'cosine', got {self.lr_schedule!r}")
+        if self.sot_loss not in ("mse", "ce"):
+            raise ValueError(f"sot_loss must be 'mse' or 'ce', got {self.sot_loss!r}")
+        if self.frame_cache not in ("jpeg", "raw"):
+            raise ValueError(f"frame_cache must be 'jpeg' or 'raw', got {self.frame_cache!r}")
+        if not 1 <= self.min_gap <= self.max_gap:
+            raise ValueError("need 1 <= min_gap <= max_gap")
+        for name in ("batch_size", "epochs", "log_every", "val_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if self.sot_lambda <= 0 or self.lr <= 0:
+            raise ValueError("sot_lambda and lr must be > 0")
+        for key in ("train_sequences", "val_sequences"):
+            for seq in getattr(self, key):
+                unknown = set(seq) - SEQUENCE_KEYS
+                if unknown or "source" not in seq:
+                    raise ValueError(f"{key}: entries need 'source' and only keys {sorted(SEQUENCE_KEYS)}; got {seq}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown training config keys: {unknown}")
+        return cls(**data)
+
+    @classmethod
+    def load(cls, path: str, overrides: list[str] | None = None) -> "TrainConfig":
+        """Load YAML and apply ``key=value`` overrides (values parsed as YAML: ``lr=1e-3``, ``lr_steps=[5]``)."""
+        with open(path) as fh:
+            data = yaml.safe_load(fh) or {}
+        for item in overrides or []:
+            if "=" not in item:
+                raise ValueError(f"override must be key=value, got {item!r}")
+            key, value = item.split("=", 1)
+            data[key.strip()] = yaml.safe_load(value)
+        return cls.from_dict(data)
+
+
+def resolve_path(path: str | None, root: str | None = None) -> str | None:
+    """Absolute paths unchanged; relative ones against ``root`` (default: the current directory)."""
+    if not path:
+        return path
+    path = os.path.expanduser(path)
+    return path if os.path.isabs(path) else os.path.normpath(os.path.join(root or os.getcwd(), path))

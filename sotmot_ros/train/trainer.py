@@ -1,0 +1,370 @@
+"""The training loop: pairs -> augmented frames -> targets -> SOTMOT losses -> Adam, with exact resume.
+
+Outputs in ``out_dir``: ``last.pth`` (training state for ``--resume``: model, loss weights, optimiser,
+scheduler, AMP scaler, epoch/batch/step counters, RNG states), ``model_epoch{E}.pt`` and
+``model_last.pt`` (deployable model files, ``sotmot_ros.model.checkpoint`` format), ``train_log.csv``
+(one row per ``log_every`` steps), ``epoch_log.csv`` (train/val means per epoch), ``tb/`` (TensorBoard)
+and ``config.yaml``.
+
+Exact resume on CPU: an item is a pure function of its PairSpec (seeded per pair), the pair list of an
+epoch is a pure function of (seed, epoch), and the state saved after step k holds everything that
+step k+1 reads, so stopping after k steps and resuming gives the same weights as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import random
+import tempfile
+import time
+
+import numpy as np
+import torch
+import yaml
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from ..data.augment import AugmentConfig
+from ..data.dataset import PairDataset
+from ..data.mot import MOTSequence
+from ..data.pairs import PairSampler
+from ..model.config import ModelConfig
+from ..model.network import SOTMOTNet
+from . import distributed
+from .config import TrainConfig, resolve_path
+from .losses import SOTMOTLoss
+
+LOSS_KEYS = ("loss", "det", "hm", "wh", "off", "sot")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state() -> dict:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def atomic_save(obj, path: str) -> None:
+    """torch.save through a temporary file, so an interrupted save never leaves a broken file."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=os.path.basename(path), suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_model_file(path: str, model: SOTMOTNet, meta: dict) -> None:
+    """Deployable model file in the project format (``sotmot_ros.model.checkpoint.save_model``)."""
+    from ..model.checkpoint import save_model
+
+    save_model(path, model, meta=meta)
+
+
+def build_sequences(entries: list[dict], cache: str) -> list[MOTSequence]:
+    seqs = []
+    for e in entries:
+        frames = e.get("frames")
+        seqs.append(
+            MOTSequence(
+                resolve_path(e["source"]),
+                gt=resolve_path(e.get("gt")),
+                frame_range=tuple(frames) if frames else None,
+                fmt=e.get("format", "mot17"),
+                seqinfo=resolve_path(e.get("seqinfo")),
+                cache=cache,
+                min_visibility=float(e.get("min_visibility", 0.0)),
+            )
+        )
+    return seqs
+
+
+def lr_factor(cfg: TrainConfig, step: int, iters_per_epoch: int) -> float:
+    """LR multiplier at an iteration: linear warm-up, then step decay at epochs or cosine to 0."""
+    warm = 1.0
+    if cfg.warmup_iters and step < cfg.warmup_iters:
+        warm = (step + 1) / cfg.warmup_iters
+    if cfg.lr_schedule == "cosine":
+        total = max(1, cfg.epochs * iters_per_epoch)
+        return warm * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+    epoch = step // max(1, iters_per_epoch)
+    return warm * cfg.lr_gamma ** sum(1 for e in cfg.lr_steps if epoch >= e)
+
+
+def split_batch(batch: dict, device) -> tuple[torch.Tensor, dict, dict]:
+    imgs = torch.cat([batch["img_a"], batch["img_b"]]).to(device, non_blocking=True)
+    t_a = {k[:-2]: v.to(device) for k, v in batch.items() if k.endswith("_a") and k != "img_a"}
+    t_b = {k[:-2]: v.to(device) for k, v in batch.items() if k.endswith("_b") and k != "img_b"}
+    return imgs, t_a, t_b
+
+
+class Trainer:
+    """One training run. ``train()`` runs until ``epochs`` or the time budget, saving every epoch."""
+
+    def __init__(self, cfg: TrainConfig, out_dir: str | None = None, resume: bool = False, show_progress: bool = True):
+        self.cfg = cfg
+        self.out_dir = resolve_path(out_dir or cfg.out_dir)
+        self.show_progress = show_progress
+        if cfg.device == "auto":
+            self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        else:
+            self.device = torch.device(cfg.device)
+        self.dist = distributed.setup(self.device.type)
+        if self.device.type == "cuda" and self.dist.enabled:
+            self.device = torch.device("cuda", self.dist.local_rank)
+        if cfg.num_threads > 0:
+            torch.set_num_threads(cfg.num_threads)
+        self.use_amp = bool(cfg.amp and self.device.type == "cuda")
+        seed_everything(cfg.seed)
+
+        if not cfg.train_sequences:
+            raise ValueError("train_sequences is empty")
+        aug = AugmentConfig(cfg.aug_scale, cfg.aug_translate, cfg.aug_flip, cfg.aug_hsv)
+        common = dict(num_classes=cfg.num_classes, max_objs=cfg.max_objs)
+        self.train_set = PairDataset(
+            build_sequences(cfg.train_sequences, cfg.frame_cache), cfg.input_width, cfg.input_height, aug, **common
+        )
+        self.val_set = (
+            PairDataset(build_sequences(cfg.val_sequences, cfg.frame_cache), cfg.input_width, cfg.input_height, None, **common)
+            if cfg.val_sequences
+            else None
+        )
+        self.sampler = PairSampler(
+            self.train_set.seq_frames(), cfg.min_gap, cfg.max_gap, cfg.seed, cfg.batch_size,
+            rank=self.dist.rank, world_size=self.dist.world_size, max_pairs=cfg.pairs_per_epoch,
+        )
+        self.iters_per_epoch = self.sampler.batches_per_epoch()
+        if self.iters_per_epoch < 1:
+            raise ValueError("not enough training pairs for one batch")
+        self.loader = DataLoader(
+            self.train_set, batch_size=cfg.batch_size, sampler=self.sampler, drop_last=True,
+            num_workers=cfg.num_workers, persistent_workers=False,
+        )
+
+        mcfg = ModelConfig(
+            backbone=cfg.backbone, num_classes=cfg.num_classes, sot_dim=cfg.sot_dim, head_conv=cfg.head_conv,
+            input_width=cfg.input_width, input_height=cfg.input_height, class_names=list(cfg.class_names),
+        )
+        self.model = SOTMOTNet(mcfg, pretrained_backbone=cfg.pretrained and not resume and not cfg.init_model)
+        if cfg.init_model and not resume:
+            from ..model.checkpoint import load_model
+
+            init, _ = load_model(resolve_path(cfg.init_model), "cpu")
+            self.model.load_state_dict(init.state_dict())
+        self.model.to(self.device)
+        self.criterion = SOTMOTLoss(
+            cfg.sot_lambda, cfg.sot_loss, cfg.hm_weight, cfg.wh_weight, cfg.off_weight, cfg.sot_weight, cfg.uncertainty
+        ).to(self.device)
+        self.net = self.model
+        if self.dist.enabled:
+            ids = [self.dist.local_rank] if self.device.type == "cuda" else None
+            self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        params = list(self.model.parameters()) + list(self.criterion.parameters())
+        self.optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: lr_factor(cfg, s, self.iters_per_epoch)
+        )
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
+        self.writer = None
+        if self.dist.is_main:
+            os.makedirs(self.out_dir, exist_ok=True)
+        if resume:
+            self.load_state(os.path.join(self.out_dir, "last.pth"))
+
+    # ----------------------------------------------------------------- state
+    def state_dict(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "criterion": self.criterion.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "step": self.step,
+            "rng": rng_state(),
+            "config": self.cfg.to_dict(),
+        }
+
+    def save_state(self) -> None:
+        if self.dist.is_main:
+            atomic_save(self.state_dict(), os.path.join(self.out_dir, "last.pth"))
+
+    def load_state(self, path: str) -> None:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"--resume: no training state at {path}")
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.criterion.load_state_dict(state["criterion"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.batch_in_epoch, self.step = state["epoch"], state["batch_in_epoch"], state["step"]
+        set_rng_state(state["rng"])
+
+    # ----------------------------------------------------------------- logging
+    def _csv(self, name: str, row: dict) -> None:
+        if not self.dist.is_main:
+            return
+        path = os.path.join(self.out_dir, name)
+        new = not os.path.exists(path)
+        with open(path, "a", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(row))
+            if new:
+                w.writeheader()
+            w.writerow(row)
+
+    def _tb(self, prefix: str, values: dict, step: int) -> None:
+        if not self.dist.is_main:
+            return
+        if self.writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(os.path.join(self.out_dir, "tb"))
+        for k, v in values.items():
+            self.writer.add_scalar(f"{prefix}/{k}", v, step)
+
+    # ----------------------------------------------------------------- steps
+    def train_step(self, batch: dict) -> dict[str, float]:
+        self.net.train()
+        imgs, t_a, t_b = split_batch(batch, self.device)
+        with torch.autocast(self.device.type, enabled=self.use_amp):
+            out = self.net(imgs)
+        # Losses in float32 outside autocast: the ridge solves must not run in half precision.
+        out = {k: v.float() for k, v in out.items()}
+        parts = self.criterion(out, t_a, t_b)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(parts["loss"]).backward()
+        if self.dist.enabled:  # the loss weights live outside DDP: average their grads by hand
+            for p in self.criterion.parameters():
+                if p.grad is not None:
+                    torch.distributed.all_reduce(p.grad)
+                    p.grad /= self.dist.world_size
+        if self.cfg.grad_clip > 0:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.last_lr = self.optimizer.param_groups[0]["lr"]  # the LR this step used, for the log
+        self.scheduler.step()
+        self.step += 1
+        return {k: float(parts[k].detach()) for k in LOSS_KEYS}
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Mean losses over the held-out pairs (fixed pairs, no augmentation)."""
+        if self.val_set is None:
+            return {}
+        sampler = PairSampler(
+            self.val_set.seq_frames(), self.cfg.min_gap, self.cfg.max_gap, self.cfg.seed + 7919, 1,
+            rank=self.dist.rank, world_size=self.dist.world_size, shuffle=False, max_pairs=self.cfg.val_max_pairs,
+        )
+        loader = DataLoader(self.val_set, batch_size=self.cfg.batch_size, sampler=sampler, num_workers=self.cfg.num_workers)
+        self.model.eval()
+        sums, n = {k: 0.0 for k in LOSS_KEYS}, 0
+        for batch in loader:
+            imgs, t_a, t_b = split_batch(batch, self.device)
+            with torch.autocast(self.device.type, enabled=self.use_amp):
+                out = self.model(imgs)
+            parts = self.criterion({k: v.float() for k, v in out.items()}, t_a, t_b)
+            bs = imgs.shape[0] // 2
+            for k in LOSS_KEYS:
+                sums[k] += float(parts[k]) * bs
+            n += bs
+        means = {k: v / max(n, 1) for k, v in sums.items()}
+        return distributed.all_reduce_mean(means, self.dist, self.device)
+
+    # ----------------------------------------------------------------- loop
+    def train(self) -> dict:
+        cfg, t0 = self.cfg, time.time()
+        if self.dist.is_main:
+            with open(os.path.join(self.out_dir, "config.yaml"), "w") as fh:
+                yaml.safe_dump(cfg.to_dict(), fh, sort_keys=False)
+        stopped, val = False, {}
+        while self.epoch < cfg.epochs and not stopped:
+            self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
+            window, win_n, win_t = {k: 0.0 for k in LOSS_KEYS}, 0, time.time()
+            ep_sums, ep_n = {k: 0.0 for k in LOSS_KEYS}, 0
+            bar = tqdm(
+                self.loader, total=self.iters_per_epoch, initial=self.batch_in_epoch,
+                desc=f"epoch {self.epoch + 1}/{cfg.epochs}", disable=not (self.show_progress and self.dist.is_main),
+                dynamic_ncols=True,
+            )
+            for batch in bar:
+                losses = self.train_step(batch)
+                self.batch_in_epoch += 1
+                for k in LOSS_KEYS:
+                    window[k] += losses[k]
+                    ep_sums[k] += losses[k]
+                win_n += 1
+                ep_n += 1
+                bar.set_postfix(loss=f"{losses['loss']:.3f}", det=f"{losses['det']:.3f}", sot=f"{losses['sot']:.3f}")
+                if self.step % cfg.log_every == 0:
+                    means = distributed.all_reduce_mean({k: v / win_n for k, v in window.items()}, self.dist, self.device)
+                    extra = {
+                        "lr": self.last_lr,
+                        "s_det": float(self.criterion.s_det.detach()), "s_sot": float(self.criterion.s_sot.detach()),
+                        "sec_per_iter": (time.time() - win_t) / win_n,
+                    }
+                    self._csv("train_log.csv", {"step": self.step, "epoch": self.epoch + 1, **means, **extra})
+                    self._tb("train", {**means, **extra}, self.step)
+                    window, win_n, win_t = {k: 0.0 for k in LOSS_KEYS}, 0, time.time()
+                over = cfg.max_minutes > 0 and (time.time() - t0) > cfg.max_minutes * 60
+                over = over or (cfg.max_steps > 0 and self.step >= cfg.max_steps)
+                if distributed.broadcast_flag(over, self.dist, self.device):
+                    stopped = True
+                    break
+            bar.close()
+            if stopped and self.batch_in_epoch < self.iters_per_epoch:
+                self.save_state()  # mid-epoch: resume continues with the next batch of this epoch
+                self._save_model_files(None, {})
+                break
+            epoch_done = self.epoch + 1
+            train_means = distributed.all_reduce_mean(
+                {k: v / max(ep_n, 1) for k, v in ep_sums.items()}, self.dist, self.device
+            )
+            val = self.validate() if (epoch_done % cfg.val_every == 0 or epoch_done == cfg.epochs) else {}
+            self.epoch, self.batch_in_epoch = epoch_done, 0
+            self.save_state()
+            self._save_model_files(epoch_done, val)
+            row = {"epoch": epoch_done, "step": self.step, "minutes": (time.time() - t0) / 60}
+            row.update({f"train_{k}": v for k, v in train_means.items()})
+            row.update({f"val_{k}": val.get(k, float("nan")) for k in LOSS_KEYS})
+            self._csv("epoch_log.csv", row)
+            self._tb("epoch", {k: v for k, v in row.items() if k not in ("epoch", "step")}, epoch_done)
+        if self.writer is not None:
+            self.writer.flush()
+        distributed.barrier(self.dist)
+        return {"epoch": self.epoch, "step": self.step, "stopped_early": stopped, "val": val}
+
+    def _save_model_files(self, epoch: int | None, val: dict) -> None:
+        if not self.dist.is_main:
+            return
+        meta = {"epoch": self.epoch, "step": self.step, "val_losses": val, "train_config": self.cfg.to_dict()}
+        if epoch is not None:
+            save_model_file(os.path.join(self.out_dir, f"model_epoch{epoch}.pt"), self.model, meta)
+        save_model_file(os.path.join(self.out_dir, "model_last.pt"), self.model, meta)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        distributed.cleanup()
