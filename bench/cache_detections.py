@@ -1,0 +1,217 @@
+"""Run the Detector once over a frame range of a video and cache its detections in an ``.npz``.
+
+Every tracker in ``compare_trackers.py`` and every configuration in ``tune_tracker.py`` then sees the
+very same detections (boxes, scores, classes, SOT features), so differences come from association only
+and the network runs once instead of once per configuration.
+
+Default: the PETS09-S2L1 validation split (frames 318-397 of ``data_cache/vtest.avi``). Frames 398-795
+of that sequence are held out; this script refuses to decode them.
+
+    python bench/cache_detections.py [--checkpoint sotmot_ros/weights/default.pt] [--first 318 --last 397]
+        [--out runs/bench/dets_val_0318-0397.npz] [--score-threshold 0.05] [--device auto] [--fps F]
+
+Timestamps are ``(frame - 1) / fps`` seconds with the source's frame rate (as ``sotmot track`` uses;
+vtest.avi is tagged 10 fps although MOT15 lists PETS09-S2L1 at 7 fps), or ``--fps``.
+
+Cache layout (ragged per frame, one flat array per field):
+    frames (F,) int64 1-based, timestamps (F,) float64 s, offsets (F+1,) int64 (frame k owns rows
+    offsets[k]:offsets[k+1]), boxes (N, 4) float32 ltrb px, scores (N,) float32, classes (N,) int64,
+    features (N, D) float32 L2-normalised, fps (), image_size (2,) = (width, height), meta () JSON string.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from sotmot_ros.types import Detections  # noqa: E402
+
+DEFAULT_VIDEO = os.path.join(REPO, "data_cache", "vtest.avi")
+DEFAULT_GT = "/work/shared/data/PETS09-S2L1/gt_train_0001-0397.txt"
+VAL_RANGE = (318, 397)
+# Sequences with a held-out tail: name (file stem) -> first held-out frame. Never decoded here.
+HELD_OUT_FROM = {"vtest": 398, "PETS09-S2L1": 398}
+CACHE_VERSION = 1
+
+
+@dataclass
+class DetectionCache:
+    """Per-frame detections of one video range (see the module docstring for the file layout)."""
+
+    frames: np.ndarray
+    timestamps: np.ndarray
+    offsets: np.ndarray
+    boxes: np.ndarray
+    scores: np.ndarray
+    classes: np.ndarray
+    features: np.ndarray
+    fps: float
+    image_size: tuple[int, int]
+    meta: dict
+
+    def __post_init__(self):
+        self.frames = np.asarray(self.frames, np.int64)
+        self.timestamps = np.asarray(self.timestamps, np.float64)
+        self.offsets = np.asarray(self.offsets, np.int64)
+        self.boxes = np.asarray(self.boxes, np.float32).reshape(-1, 4)
+        self.scores = np.asarray(self.scores, np.float32)
+        self.classes = np.asarray(self.classes, np.int64)
+        self.features = np.asarray(self.features, np.float32)
+        if self.features.ndim != 2:
+            self.features = self.features.reshape(len(self.boxes), -1)
+        f, n = len(self.frames), len(self.boxes)
+        if len(self.timestamps) != f or len(self.offsets) != f + 1 or self.offsets[0] != 0 or self.offsets[-1] != n:
+            raise ValueError("inconsistent detection cache: frames/timestamps/offsets do not line up")
+        if np.any(np.diff(self.offsets) < 0) or np.any(np.diff(self.frames) <= 0):
+            raise ValueError("inconsistent detection cache: offsets or frames not increasing")
+        if not (len(self.scores) == len(self.classes) == len(self.features) == n):
+            raise ValueError("inconsistent detection cache: per-detection arrays differ in length")
+        self.image_size = (int(self.image_size[0]), int(self.image_size[1]))
+        self.fps = float(self.fps)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def frame_range(self) -> tuple[int, int]:
+        return int(self.frames[0]), int(self.frames[-1])
+
+    @property
+    def feature_dim(self) -> int:
+        return self.features.shape[1]
+
+    def detections(self, k: int) -> Detections:
+        """Detections of the k-th cached frame (0-based index, not the frame number)."""
+        a, b = self.offsets[k], self.offsets[k + 1]
+        return Detections(self.boxes[a:b], self.scores[a:b], self.classes[a:b], self.features[a:b])
+
+    def __iter__(self):
+        """Yields ``(frame, timestamp, Detections)``."""
+        for k in range(len(self.frames)):
+            yield int(self.frames[k]), float(self.timestamps[k]), self.detections(k)
+
+    @classmethod
+    def from_frames(cls, frames, timestamps, dets: list[Detections], fps: float, image_size, meta=None,
+                    feature_dim: int | None = None) -> "DetectionCache":
+        d = feature_dim if feature_dim is not None else (dets[0].features.shape[1] if dets else 0)
+        counts = [len(x) for x in dets]
+        cat = (lambda attr, shape: np.concatenate([getattr(x, attr) for x in dets]) if dets else np.zeros(shape))
+        return cls(frames, timestamps, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+                   cat("boxes", (0, 4)), cat("scores", 0), cat("classes", 0),
+                   np.concatenate([x.features for x in dets]) if dets else np.zeros((0, d)),
+                   fps, image_size, dict(meta or {}))
+
+    def save(self, path: str) -> str:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        tmp = path + ".tmp.npz"
+        np.savez_compressed(tmp, version=CACHE_VERSION, frames=self.frames, timestamps=self.timestamps,
+                            offsets=self.offsets, boxes=self.boxes, scores=self.scores, classes=self.classes,
+                            features=self.features, fps=self.fps, image_size=np.asarray(self.image_size),
+                            meta=json.dumps(self.meta))
+        os.replace(tmp, path)
+        return path
+
+
+def load_cache(path: str) -> DetectionCache:
+    with np.load(path, allow_pickle=False) as z:
+        version = int(z["version"]) if "version" in z else 0
+        if version != CACHE_VERSION:
+            raise ValueError(f"{path}: detection cache version {version}, expected {CACHE_VERSION}")
+        return DetectionCache(z["frames"], z["timestamps"], z["offsets"], z["boxes"], z["scores"], z["classes"],
+                              z["features"], float(z["fps"]), tuple(z["image_size"].tolist()),
+                              json.loads(str(z["meta"])))
+
+
+def check_not_held_out(video: str, last: int) -> None:
+    stem = os.path.splitext(os.path.basename(os.path.normpath(video)))[0]
+    limit = HELD_OUT_FROM.get(stem)
+    if limit is not None and last >= limit:
+        raise SystemExit(f"refusing: frames >= {limit} of {stem} are the held-out split (asked up to {last})")
+
+
+def _file_digest(path: str, limit: int = 1 << 26) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        h.update(fh.read(limit))
+    return h.hexdigest()[:16]
+
+
+def cache_detections(video: str, checkpoint: str | None, first: int, last: int, device: str = "auto",
+                     half: bool = False, score_threshold: float = 0.05, max_detections: int = 500,
+                     fps: float | None = None, progress: bool = True) -> DetectionCache:
+    """Detect in frames ``first..last`` (inclusive, 1-based) of ``video``; returns the cache (not saved)."""
+    from sotmot_ros.detector import Detector
+    from sotmot_ros.model.checkpoint import default_checkpoint_path
+    from sotmot_ros.sources import open_source
+
+    check_not_held_out(video, last)
+    checkpoint = str(checkpoint or default_checkpoint_path())
+    source = open_source(video, fps=fps)
+    if source.length is not None and last > source.length:
+        raise SystemExit(f"{video} has {source.length} frames; --last {last} is beyond it")
+    detector = Detector.from_checkpoint(checkpoint, device=device, half=half, score_threshold=score_threshold,
+                                        max_detections=max_detections)
+    detector.warmup()
+    frames, stamps, dets, size = [], [], [], None
+    start = time.perf_counter()
+    for frame, image, stamp in source.frames(first, last):
+        size = (image.shape[1], image.shape[0])
+        dets.append(detector(image))
+        frames.append(frame)
+        stamps.append(stamp)
+        if progress and (len(frames) % 20 == 0 or frame == last):
+            print(f"  frame {frame} ({len(frames)}/{last - first + 1}), {len(dets[-1])} detections", file=sys.stderr)
+    elapsed = time.perf_counter() - start
+    if len(frames) != last - first + 1:
+        raise SystemExit(f"{video}: decoded {len(frames)} frames of {first}..{last}")
+    meta = {"video": os.path.abspath(video), "checkpoint": os.path.abspath(checkpoint),
+            "checkpoint_sha256_16": _file_digest(checkpoint), "score_threshold": score_threshold,
+            "max_detections": max_detections, "device": str(detector.device), "half": detector.half,
+            "input_size": list(detector.input_size), "first": first, "last": last,
+            "detector_seconds": round(elapsed, 3), "created": time.strftime("%Y-%m-%d %H:%M:%S")}
+    return DetectionCache.from_frames(frames, stamps, dets, source.fps, size, meta, feature_dim=detector.feature_dim)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--video", default=DEFAULT_VIDEO)
+    p.add_argument("--checkpoint", default=None, help="model file (default: the packaged default model)")
+    p.add_argument("--first", type=int, default=VAL_RANGE[0], help="first frame, 1-based inclusive")
+    p.add_argument("--last", type=int, default=VAL_RANGE[1], help="last frame, inclusive")
+    p.add_argument("--out", default=None, help="npz path (default runs/bench/dets_<video>_<first>-<last>.npz)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--half", action="store_true")
+    p.add_argument("--score-threshold", type=float, default=0.05,
+                   help="detector score floor; keep it <= the lowest low_score_threshold you will tune")
+    p.add_argument("--max-detections", type=int, default=500)
+    p.add_argument("--fps", type=float, default=None, help="override the video's frame rate (timestamps)")
+    p.add_argument("--quiet", action="store_true")
+    args = p.parse_args(argv)
+    if args.first < 1 or args.last < args.first:
+        p.error(f"bad frame range {args.first}..{args.last}")
+    stem = os.path.splitext(os.path.basename(args.video))[0]
+    out = args.out or os.path.join(REPO, "runs", "bench", f"dets_{stem}_{args.first:04d}-{args.last:04d}.npz")
+    cache = cache_detections(args.video, args.checkpoint, args.first, args.last, args.device, args.half,
+                             args.score_threshold, args.max_detections, args.fps, progress=not args.quiet)
+    cache.save(out)
+    n = np.diff(cache.offsets)
+    print(f"{out}: frames {cache.frame_range[0]}-{cache.frame_range[1]} ({len(cache)}), {len(cache.boxes)} detections "
+          f"(mean {n.mean():.1f}/frame, max {n.max()}), D={cache.feature_dim}, fps={cache.fps:g}, "
+          f"image {cache.image_size[0]}x{cache.image_size[1]}, detector {cache.meta['detector_seconds']:.1f} s "
+          f"on {cache.meta['device']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Smoke test of the benchmark scripts (bench/) on a tiny synthetic detection cache.
+
+Five targets walk across a 640x480 image for 40 frames at 10 fps (two cross each other); detections
+are the true boxes with a little noise, distinct unit SOT features per target, one dropped detection
+and one false positive. Ground truth is written as a MOT15 file that also holds rows outside the cached
+range (they must be dropped).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
+sys.path.insert(0, BENCH)
+
+import cache_detections as cd  # noqa: E402
+import compare_trackers as ct  # noqa: E402
+import tune_tracker as tt  # noqa: E402
+
+from sotmot_ros.types import Detections  # noqa: E402
+
+FIRST, LAST, FPS, D = 11, 50, 10.0, 16
+
+
+def _scene():
+    """True boxes per frame {frame: [(id, ltrb)]} for frames 1..60 and a cache of frames FIRST..LAST."""
+    rng = np.random.default_rng(0)
+    starts = np.array([[40, 120], [600, 130], [80, 330], [300, 60], [500, 360]], float)
+    vel = np.array([[60, 5], [-60, 0], [40, -10], [0, 30], [-30, -20]], float)  # px/s
+    feats = rng.normal(size=(len(starts), D))
+    feats /= np.linalg.norm(feats, axis=1, keepdims=True)
+    truth = {}
+    for f in range(1, 61):
+        t = (f - 1) / FPS
+        c = starts + vel * t
+        truth[f] = [(k + 1, np.array([x - 15, y - 40, x + 15, y + 40])) for k, (x, y) in enumerate(c)]
+    frames, stamps, dets = [], [], []
+    for f in range(FIRST, LAST + 1):
+        boxes, scores, fs = [], [], []
+        for tid, box in truth[f]:
+            if f == 20 and tid == 3:
+                continue  # one miss
+            boxes.append(box + rng.normal(scale=1.5, size=4))
+            scores.append(0.9 - 0.05 * tid)
+            v = feats[tid - 1] + 0.1 * rng.normal(size=D)
+            fs.append(v / np.linalg.norm(v))
+        if f == 30:  # one false positive
+            boxes.append([300, 400, 330, 470])
+            scores.append(0.7)
+            v = rng.normal(size=D)
+            fs.append(v / np.linalg.norm(v))
+        frames.append(f)
+        stamps.append((f - 1) / FPS)
+        dets.append(Detections(np.array(boxes), np.array(scores), None, np.array(fs)))
+    cache = cd.DetectionCache.from_frames(frames, stamps, dets, FPS, (640, 480), {"score_threshold": 0.05})
+    return truth, cache
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    truth, cache = _scene()
+    gt = root / "gt.txt"
+    with open(gt, "w") as fh:
+        for f, items in truth.items():
+            for tid, (x1, y1, x2, y2) in items:
+                fh.write(f"{f},{tid},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},1,-1,-1,-1\n")
+    path = cache.save(str(root / "dets.npz"))
+    return cd.load_cache(path), str(gt)
+
+
+def test_cache_roundtrip_and_guard(synth):
+    cache, _ = synth
+    _, original = _scene()
+    assert cache.frame_range == (FIRST, LAST) and len(cache) == LAST - FIRST + 1
+    assert cache.fps == FPS and cache.image_size == (640, 480) and cache.feature_dim == D
+    for k in (0, 9, 19):
+        a, b = cache.detections(k), original.detections(k)
+        np.testing.assert_array_equal(a.boxes, b.boxes)
+        np.testing.assert_array_equal(a.features, b.features)
+    with pytest.raises(SystemExit, match="held-out"):
+        cd.check_not_held_out("/x/vtest.avi", 398)
+    cd.check_not_held_out("/x/vtest.avi", 397)
+
+
+def _metrics_only(results):
+    return {name: {k: v for k, v in r.items() if k not in ("assoc_us", "update_us")} for name, r in results.items()}
+
+
+def test_compare_trackers(synth):
+    cache, gt = synth
+    results = ct.compare(cache, gt)
+    table = ct.format_results(results)
+    for mode in ct.OUR_MODES:
+        assert f"sotmot:{mode}" in results and f"sotmot:{mode}" in table
+    if ct.boxmot_version() is not None:
+        assert {"boxmot:bytetrack", "boxmot:ocsort"} <= set(results)
+    n_gt = 5 * (LAST - FIRST + 1)
+    for name, r in results.items():
+        assert r["all_metrics"]["Frames"] == LAST - FIRST + 1, name  # gt outside the range dropped
+        assert -1.0 <= r["MOTA"] <= 1.0 and 0.0 <= r["IDF1"] <= 1.0 and 0.0 <= r["HOTA"] <= 1.0, name
+        assert 0 <= r["FN"] <= n_gt and r["FP"] >= 0 and r["IDs"] >= 0, name
+        assert r["assoc_us"] > 0 and r["update_us"] > 0, name
+    sot = results["sotmot:sot"]
+    assert sot["MOTA"] > 0.8 and sot["IDF1"] > 0.8 and sot["IDs"] == 0
+    assert _metrics_only(ct.compare(cache, gt)) == _metrics_only(results)  # deterministic
+
+
+def test_tune_tracker(synth):
+    cache, gt = synth
+    grid_a = {"sot_lambda": (0.1, 0.5), "weight_sot": (0.7, 0.9)}
+    grid_b = {"high_score_threshold": (0.5, 0.6), "min_hits": (1, 2)}
+    kw = dict(grid_a=grid_a, grid_b=grid_b, top_a=1, lambdas=(0.05, 0.5, 2.0))
+    out = tt.tune(cache, gt, **kw)
+    assert out["stage_sizes"][0] == 4 and out["stage_sizes"][1] in (4, 8)  # 4 if the best A is the default
+    assert 1 <= out["default_rank"] <= out["num_configs"] == len(out["ranked"])
+    keys = [tt.rank_key(r) for r in out["ranked"]]
+    assert keys == sorted(keys)
+    assert [r["overrides"]["sot_lambda"] for r in out["lambda"]] == [0.05, 0.5, 2.0]
+    text = tt.format_ranking(out) + "\n" + tt.format_lambda_table(out)
+    assert "defaults: rank" in text and "0.5 (default)" in text
+    for r in out["ranked"]:
+        assert -1.0 <= r["MOTA"] <= 1.0 and 0.0 <= r["IDF1"] <= 1.0
+    strip = (lambda o: [{k: v for k, v in r.items() if k != "assoc_us"} for r in o["ranked"]])
+    assert strip(tt.tune(cache, gt, **kw)) == strip(out)  # deterministic
+    cfg = tt.make_config({"weight_sot": 0.9, "high_score_threshold": 0.6})
+    assert cfg.weight_iou == pytest.approx(0.1) and cfg.new_track_score_threshold == pytest.approx(0.7)
