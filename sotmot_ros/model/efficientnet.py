@@ -27,7 +27,6 @@ LITE0_STAGES = (
     (3, 1, 6, 320, 1),
 )
 STEM_CHANNELS = 32
-HEAD_CHANNELS = 1280
 # Index of the last block of each stride-4/8/16/32 level and its width.
 FEATURE_BLOCKS = (2, 4, 10, 15)
 FEATURE_CHANNELS = (24, 40, 112, 320)
@@ -65,9 +64,9 @@ class SameConv2d(nn.Conv2d):
         for size in (x.shape[-1], x.shape[-2]):  # F.pad order: last dim first
             total = max((-(-size // s) - 1) * s + k - size, 0)
             pads += [total // 2, total - total // 2]
-        if any(pads):
-            x = F.pad(x, pads)
-        return F.conv2d(x, weight, bias, self.stride, 0, self.dilation, self.groups)
+        if pads[0] == pads[1] and pads[2] == pads[3]:  # symmetric (all stride-1 convs): no padded copy
+            return F.conv2d(x, weight, bias, self.stride, (pads[2], pads[0]), self.dilation, self.groups)
+        return F.conv2d(F.pad(x, pads), weight, bias, self.stride, 0, self.dilation, self.groups)
 
 
 def conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
