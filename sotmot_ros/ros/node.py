@@ -1,0 +1,460 @@
+"""The SOTMOT lifecycle node: camera images in, tracked people out.
+
+Lifecycle:
+    configure  load the model (errors -> FAILURE, the node stays unconfigured and says why), warm it up,
+               create the trackers and the (lifecycle) publishers.
+    activate   subscribe to the cameras, start the worker thread, publish ~/label_info (transient local).
+    deactivate unsubscribe, stop the worker: no output while inactive.
+    cleanup    drop the trackers, publishers and the model (and the CUDA cache).
+    shutdown   all of the above from any state.
+
+Data flow: the subscription callback only stores the newest message per camera (replacing an unprocessed
+one counts a drop). The worker thread takes all pending messages, decodes them, runs one batched
+inference over the cameras, updates each camera's tracker with the image stamp (seconds of the message
+clock, so use_sim_time works) and publishes. Bad input is logged (throttled per kind of problem),
+counted in /diagnostics and skipped; the next good frame is processed normally.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from functools import partial
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.time import Time
+from sensor_msgs.msg import CompressedImage, Image
+from vision_msgs.msg import Detection2DArray, LabelInfo
+
+from . import messages, parameters
+from .diagnostics import NodeDiagnostics
+from .image_conversion import ImageDecodeError, bgr_to_image_msg, decode_any
+
+SUCCESS = TransitionCallbackReturn.SUCCESS
+FAILURE = TransitionCallbackReturn.FAILURE
+
+
+def _default_detector_factory(**kwargs):
+    from ..detector import Detector
+
+    path = kwargs.pop("path", None)
+    return Detector.from_checkpoint(path, **kwargs)
+
+
+def _stamp_seconds(stamp) -> float:
+    return Time.from_msg(stamp).nanoseconds * 1e-9
+
+
+@dataclass
+class Camera:
+    name: str
+    topic: str
+    prefix: str  # output namespace and ID prefix ('' with a single camera)
+    tracker: object = None
+    sub: object = None
+    pub_detections: object = None
+    pub_tracks: object = None
+    pub_debug: object = None
+    pub_labels: object = None
+    last_stamp: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    def out_topic(self, leaf: str) -> str:
+        return f"~/{self.prefix}/{leaf}" if self.prefix else f"~/{leaf}"
+
+
+class _Throttle:
+    """At most one log line per (camera, kind of problem) per ``period`` seconds; counts the rest."""
+
+    def __init__(self, period: float = 2.0):
+        self.period = period
+        self._last: dict = {}
+        self._suppressed: dict = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, key) -> tuple[bool, int]:
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now - last < self.period:
+                self._suppressed[key] = self._suppressed.get(key, 0) + 1
+                return False, 0
+            self._last[key] = now
+            return True, self._suppressed.pop(key, 0)
+
+
+def _kind(reason: str) -> str:
+    """A problem's kind: its text without the numbers (sizes differ, the problem is the same)."""
+    return re.sub(r"[0-9.]+", "#", reason)[:200]
+
+
+class SotmotNode(LifecycleNode):
+    """Lifecycle node running the SOTMOT detector + tracker on one or several cameras."""
+
+    def __init__(self, node_name: str = "sotmot", *, detector_factory=None, **kwargs):
+        super().__init__(node_name, **kwargs)
+        for problem in parameters.declare_all(self):
+            self.get_logger().error(problem)
+        self._values = parameters.current_values(self)
+        self._detector_factory = detector_factory or _default_detector_factory
+        self.add_on_set_parameters_callback(self._validate_parameters)
+        self.add_post_set_parameters_callback(self._apply_parameters)
+
+        topics = self._values["image_topics"]
+        names = parameters.camera_names(topics, self._values["camera_names"])
+        multi = len(topics) > 1
+        self._cameras = [Camera(n, t, n if multi else "") for n, t in zip(names, topics)]
+        self._multi = multi
+
+        self._detector = None
+        self._class_names: list[str] = []
+        self._cond = threading.Condition()
+        self._pending: dict[str, object] = {}
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._throttle = _Throttle()
+        self._render_warned = False
+
+        self.diagnostics = NodeDiagnostics(self.get_fully_qualified_name(), names)
+        self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._diag_timer = self.create_timer(self._values["diagnostics_period"], self._publish_diagnostics)
+        self.get_logger().info(
+            f"created: cameras {[(c.name, c.topic) for c in self._cameras]}, "
+            f"transport {self._values['image_transport_type']}; waiting for configure"
+        )
+
+    # ------------------------------------------------------------------ parameters
+    def _validate_parameters(self, params) -> SetParametersResult:
+        changes = {p.name: p.value for p in params}
+        reason = parameters.validate_changes(self._values, changes)
+        if reason:
+            self.get_logger().warning(f"rejected parameter change: {reason}")
+            return SetParametersResult(successful=False, reason=reason)
+        return SetParametersResult(successful=True)
+
+    def _apply_parameters(self, params) -> None:
+        changed = {p.name: p.value for p in params if p.name in parameters.SPEC_BY_NAME}
+        if not changed:
+            return
+        for name, value in changed.items():
+            spec = parameters.SPEC_BY_NAME[name]
+            self._values[name] = list(value) if spec.ptype is list else value
+        det = self._detector
+        if det is not None:
+            for name, cast in parameters.RUNTIME_DETECTOR_ATTRS.items():
+                if name in changed:
+                    setattr(det, name, cast(changed[name]))
+        if any(parameters.SPEC_BY_NAME[n].target == parameters.TRACKER for n in changed):
+            cfg = parameters.tracker_config(self._values)
+            with self._cond:  # the worker reads tracker.config at each update
+                for cam in self._cameras:
+                    if cam.tracker is not None:
+                        cam.tracker.config = cfg
+        self.get_logger().info(f"parameters updated: {changed}")
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        log = self.get_logger()
+        try:
+            from ..tracking import Tracker
+
+            det_kwargs = parameters.detector_kwargs(self._values)
+            tracker_cfg = parameters.tracker_config(self._values)
+        except Exception as exc:  # noqa: BLE001
+            log.error(f"configure failed: invalid parameters: {exc}")
+            return FAILURE
+        requested = det_kwargs["device"]
+        t0 = time.perf_counter()
+        try:
+            detector = self._detector_factory(**det_kwargs)
+        except Exception as exc:  # noqa: BLE001 - CheckpointError, OSError, RuntimeError (CUDA), ValueError
+            where = det_kwargs["path"] or "the bundled model"
+            log.error(f"configure failed: could not load the model ({where}): {type(exc).__name__}: {exc}")
+            return FAILURE
+        device = str(getattr(detector, "device", "cpu"))
+        if requested.startswith("cuda") and not device.startswith("cuda"):
+            log.warning(f"device {requested!r} requested but CUDA is not available: running on CPU")
+        try:
+            if hasattr(detector, "warmup"):
+                detector.warmup()
+        except Exception as exc:  # noqa: BLE001
+            log.error(f"configure failed: model warm-up failed on {device}: {type(exc).__name__}: {exc}")
+            return FAILURE
+        self._detector = detector
+        config = getattr(detector, "config", None)
+        self._class_names = list(getattr(config, "class_names", None) or ["person"])
+
+        out_qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
+        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                             durability=DurabilityPolicy.TRANSIENT_LOCAL, history=HistoryPolicy.KEEP_LAST)
+        for cam in self._cameras:
+            cam.tracker = Tracker(tracker_cfg)
+            cam.last_stamp = None
+            cam.pub_detections = self.create_lifecycle_publisher(Detection2DArray, cam.out_topic("detections"), out_qos)
+            if messages.TrackArray is not None:
+                cam.pub_tracks = self.create_lifecycle_publisher(messages.TrackArray, cam.out_topic("tracks"), out_qos)
+            cam.pub_debug = self.create_lifecycle_publisher(Image, cam.out_topic("debug_image"), out_qos)
+            cam.pub_labels = self.create_lifecycle_publisher(LabelInfo, cam.out_topic("label_info"), latched)
+        if messages.TrackArray is None:
+            log.warning("sotmot_ros.msg not built: ~/tracks is not published (source the colcon install)")
+        self.diagnostics.device = device
+        self.diagnostics.model = det_kwargs["path"] or "bundled"
+        self.diagnostics.state = "inactive"
+        log.info(f"configured: model {self.diagnostics.model} on {device} "
+                 f"({time.perf_counter() - t0:.1f} s incl. warm-up), classes {self._class_names}")
+        return super().on_configure(state)
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        rel = (ReliabilityPolicy.RELIABLE if self._values["qos_reliability"] == "reliable"
+               else ReliabilityPolicy.BEST_EFFORT)
+        qos = QoSProfile(depth=int(self._values["qos_depth"]), reliability=rel, history=HistoryPolicy.KEEP_LAST)
+        compressed = self._values["image_transport_type"] == "compressed"
+        for cam in self._cameras:
+            topic = cam.topic.rstrip("/") + "/compressed" if compressed else cam.topic
+            cam.sub = self.create_subscription(CompressedImage if compressed else Image, topic,
+                                               partial(self._on_image, cam.name), qos)
+            cam.extra["input_topic"] = topic
+        self._stop.clear()
+        self._worker = threading.Thread(target=self._work, name="sotmot_worker", daemon=True)
+        self._worker.start()
+        ret = super().on_activate(state)  # enables the lifecycle publishers
+        header = self._header_now()
+        threshold = float(self._values["score_threshold"])
+        for cam in self._cameras:
+            cam.pub_labels.publish(messages.to_label_info(self._class_names, threshold, header))
+        self.diagnostics.state = "active"
+        self.get_logger().info(f"active: subscribed to {[c.extra['input_topic'] for c in self._cameras]} "
+                               f"({self._values['qos_reliability']}, depth {self._values['qos_depth']})")
+        return ret
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop_work()
+        self.diagnostics.state = "inactive"
+        self.get_logger().info("inactive: input unsubscribed, no output")
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        self.get_logger().info("cleaned up: model released")
+        return super().on_cleanup(state)
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop_work()
+        self._release()
+        self.diagnostics.state = "finalized"
+        return SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.get_logger().error(f"error while in {state.label}: releasing everything (back to unconfigured)")
+        self._stop_work()
+        self._release()
+        return SUCCESS
+
+    def _stop_work(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._worker is not None:
+            self._worker.join(timeout=30.0)
+            if self._worker.is_alive():
+                self.get_logger().error("worker thread did not stop within 30 s")
+            self._worker = None
+        for cam in self._cameras:
+            if cam.sub is not None:
+                self.destroy_subscription(cam.sub)
+                cam.sub = None
+        with self._cond:
+            self._pending.clear()
+
+    def _release(self) -> None:
+        for cam in self._cameras:
+            for attr in ("pub_detections", "pub_tracks", "pub_debug", "pub_labels"):
+                pub = getattr(cam, attr)
+                if pub is not None:
+                    self.destroy_lifecycle_publisher(pub)
+                    setattr(cam, attr, None)
+            cam.tracker = None
+            cam.last_stamp = None
+        had_model = self._detector is not None
+        self._detector = None
+        if had_model:
+            try:
+                import torch
+
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+            except Exception:  # noqa: BLE001
+                pass
+        self.diagnostics.state = "unconfigured"
+
+    # ------------------------------------------------------------------ data path
+    def _on_image(self, camera: str, msg) -> None:
+        self.diagnostics.camera(camera).on_received()
+        with self._cond:
+            if camera in self._pending:
+                self.diagnostics.camera(camera).on_dropped()
+            self._pending[camera] = msg
+            self._cond.notify()
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            with self._cond:
+                while not self._pending and not self._stop.is_set():
+                    self._cond.wait(timeout=0.5)
+                if self._stop.is_set():
+                    return
+                batch, self._pending = self._pending, {}
+            try:
+                self._process(batch)
+            except Exception as exc:  # noqa: BLE001 - the worker must survive anything
+                for name in batch:
+                    self.diagnostics.camera(name).on_processing_error(str(exc))
+                self._log_problem("*", f"unexpected error while processing a frame: {type(exc).__name__}: {exc}\n"
+                                  + traceback.format_exc(limit=4))
+
+    def _log_problem(self, camera: str, reason: str, warn: bool = False, key: str | None = None) -> None:
+        ok, suppressed = self._throttle((camera, _kind(key or reason)))
+        if not ok:
+            return
+        text = f"[{camera}] {reason}" + (f" ({suppressed} similar messages suppressed)" if suppressed else "")
+        if warn:  # (rclpy forbids changing the severity of one logging call site)
+            self.get_logger().warning(text)
+        else:
+            self.get_logger().error(text)
+
+    def _process(self, batch: dict) -> None:
+        cams = {c.name: c for c in self._cameras}
+        max_pixels = int(self._values["max_image_pixels"])
+        items = []
+        for name, msg in batch.items():
+            stats = self.diagnostics.camera(name)
+            try:
+                image = decode_any(msg, max_pixels=max_pixels)
+            except ImageDecodeError as exc:
+                stats.on_decode_error(str(exc))
+                self._log_problem(name, f"skipping frame (stamp {_stamp_seconds(msg.header.stamp):.3f}): {exc}",
+                                  key=str(exc))
+                continue
+            items.append((cams[name], msg, image))
+        if not items:
+            return
+        detector = self._detector
+        if detector is None:
+            return
+        t0 = time.perf_counter()
+        try:
+            dets = detector.detect_batch([img for _, _, img in items])
+        except Exception as exc:  # noqa: BLE001
+            for cam, _, _ in items:
+                self.diagnostics.camera(cam.name).on_processing_error(str(exc))
+            self._log_problem("*", f"inference failed: {type(exc).__name__}: {exc}")
+            return
+        inference_s = time.perf_counter() - t0
+        for (cam, msg, image), det in zip(items, dets):
+            self._track_and_publish(cam, msg, image, det, inference_s)
+
+    def _track_and_publish(self, cam: Camera, msg, image, det, inference_s: float) -> None:
+        stats = self.diagnostics.camera(cam.name)
+        stamp = _stamp_seconds(msg.header.stamp)
+        if cam.last_stamp is not None and stamp < cam.last_stamp:
+            stats.on_time_reset()
+            self._log_problem(cam.name, f"image stamp went backwards ({cam.last_stamp:.3f} s -> {stamp:.3f} s): "
+                              "tracker reset (tracks restart, IDs stay unique)", warn=True)
+        cam.last_stamp = stamp
+        try:
+            with self._cond:
+                tracker = cam.tracker
+            if tracker is None or self._stop.is_set():
+                return
+            outputs = tracker.update(det, stamp)
+        except Exception as exc:  # noqa: BLE001
+            stats.on_processing_error(str(exc))
+            self._log_problem(cam.name, f"tracker update failed: {type(exc).__name__}: {exc}")
+            return
+        states = set(self._values["publish_states"])
+        shown = [t for t in outputs if t.state in states]
+        header = msg.header
+        pubs = (cam.pub_detections, cam.pub_tracks, cam.pub_debug)
+        if self._stop.is_set() or pubs[0] is None:
+            return
+        prefix = cam.name if self._multi else ""
+        pubs[0].publish(messages.to_detection_array(shown, header, self._class_names, prefix))
+        if pubs[1] is not None:
+            pubs[1].publish(messages.to_track_array(shown, header, self._class_names, cam.name if self._multi else ""))
+        if self._values["publish_debug_image"] and pubs[2] is not None and pubs[2].get_subscription_count() > 0:
+            self._publish_debug(cam, image, shown, header)
+        latency = (self.get_clock().now().nanoseconds * 1e-9) - stamp
+        active = sum(1 for t in outputs if t.state == "confirmed")
+        stats.on_processed(latency, inference_s, active)
+
+    def _publish_debug(self, cam: Camera, image, tracks, header) -> None:
+        try:
+            from ..render import draw_tracks
+        except ImportError as exc:
+            if not self._render_warned:
+                self.get_logger().warning(f"~/debug_image unavailable: sotmot_ros.render missing ({exc})")
+                self._render_warned = True
+            return
+        try:
+            cam.pub_debug.publish(bgr_to_image_msg(draw_tracks(image, tracks), header))
+        except Exception as exc:  # noqa: BLE001
+            self._log_problem(cam.name, f"debug image failed: {type(exc).__name__}: {exc}", warn=True)
+
+    # ------------------------------------------------------------------ helpers
+    def _header_now(self):
+        from std_msgs.msg import Header
+
+        return Header(stamp=self.get_clock().now().to_msg(), frame_id="")
+
+    def _publish_diagnostics(self) -> None:
+        self._diag_pub.publish(self.diagnostics.to_msg(self.get_clock().now().to_msg()))
+
+    @property
+    def cameras(self) -> list[Camera]:
+        return list(self._cameras)
+
+
+def main(args=None, detector_factory=None) -> int:
+    """``ros2 run sotmot_ros sotmot_node [--ros-args ...]``."""
+    rclpy.init(args=args)
+    node = None
+    code = 0
+    try:
+        node = SotmotNode(detector_factory=detector_factory)
+        if node.get_parameter("autostart").value:
+            if node.trigger_configure() == SUCCESS:
+                node.trigger_activate()
+            else:
+                node.get_logger().error("autostart: configure failed; the node stays unconfigured "
+                                        "(fix the parameters and call the configure transition)")
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
+        code = 1
+    finally:
+        if node is not None:
+            try:
+                node._stop_work()
+                node._release()
+            except Exception:  # noqa: BLE001
+                pass
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,326 @@
+"""Parameters of the SOTMOT node: one table of specs -> declarations with descriptors, runtime validation,
+and the mapping onto the library's ``Detector`` keyword arguments and ``TrackerConfig``.
+
+The table is the single source of truth: ``config/sotmot.yaml`` lists the same names (a test checks it).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
+from rclpy.exceptions import ParameterUninitializedException
+from rclpy.parameter import Parameter
+
+from ..tracking.config import ASSOCIATION_MODES, GATE_KINDS, TrackerConfig
+
+DETECTOR = "detector"
+TRACKER = "tracker"
+NODE = "node"
+
+TRACK_STATES = ("tentative", "confirmed", "lost")
+_DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+_PTYPE = {
+    bool: ParameterType.PARAMETER_BOOL,
+    int: ParameterType.PARAMETER_INTEGER,
+    float: ParameterType.PARAMETER_DOUBLE,
+    str: ParameterType.PARAMETER_STRING,
+    list: ParameterType.PARAMETER_STRING_ARRAY,
+}
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    default: Any
+    description: str
+    target: str = NODE  # DETECTOR / TRACKER / NODE
+    read_only: bool = False  # True: needs a reconfigure (cleanup + configure) or a restart
+    low: float | None = None  # inclusive range, numbers only
+    high: float | None = None
+    choices: tuple = ()  # allowed values (strings / items of string lists)
+    config_key: str | None = None  # TrackerConfig field / Detector kwarg, default = name
+    extra_constraints: str = ""
+
+    @property
+    def ptype(self) -> type:
+        return type(self.default) if not isinstance(self.default, list) else list
+
+    def descriptor(self) -> ParameterDescriptor:
+        d = ParameterDescriptor(
+            name=self.name,
+            type=_PTYPE[self.ptype],
+            description=self.description,
+            read_only=self.read_only,
+            dynamic_typing=False,
+        )
+        constraints = []
+        if self.low is not None and self.ptype is float:
+            d.floating_point_range = [FloatingPointRange(from_value=float(self.low), to_value=float(self.high), step=0.0)]
+        elif self.low is not None and self.ptype is int:
+            d.integer_range = [IntegerRange(from_value=int(self.low), to_value=int(self.high), step=1)]
+        if self.choices:
+            constraints.append("one of: " + ", ".join(map(str, self.choices)))
+        if self.extra_constraints:
+            constraints.append(self.extra_constraints)
+        if self.read_only:
+            constraints.append("read-only at runtime (set at start-up)")
+        d.additional_constraints = "; ".join(constraints)
+        return d
+
+
+_BIG = 1e9
+_T = TrackerConfig()  # library defaults
+
+SPECS: tuple[ParamSpec, ...] = (
+    # --- model / detector
+    ParamSpec("model_path", "", "Model file (project checkpoint or FairMOT .pth); '' = the bundled model.",
+              DETECTOR, read_only=True),
+    ParamSpec("device", "auto", "Inference device: auto, cpu or cuda:N (falls back to CPU with a warning "
+              "when CUDA is absent).", DETECTOR, read_only=True, extra_constraints="auto | cpu | cuda[:N]"),
+    ParamSpec("half", False, "float16 inference (CUDA only; ignored on CPU).", DETECTOR, read_only=True),
+    ParamSpec("input_width", 0, "Network input width in pixels, multiple of 32; 0 = the model's.",
+              DETECTOR, read_only=True, low=0, high=4096, extra_constraints="0 or a multiple of 32 >= 32"),
+    ParamSpec("input_height", 0, "Network input height in pixels, multiple of 32; 0 = the model's.",
+              DETECTOR, read_only=True, low=0, high=4096, extra_constraints="0 or a multiple of 32 >= 32"),
+    ParamSpec("score_threshold", 0.1, "Minimum heatmap score of a detection returned by the detector "
+              "(keep it <= low_score_threshold so the tracker's second stage sees low-score detections).",
+              DETECTOR, low=0.0, high=1.0),
+    ParamSpec("max_detections", 500, "Top-K heatmap peaks decoded per image.", DETECTOR, low=1, high=10000),
+    ParamSpec("min_box_area", 0.0, "Detections with a smaller box (pixels^2 of the input image) are dropped.",
+              DETECTOR, low=0.0, high=_BIG),
+    # --- tracker
+    ParamSpec("association", _T.association, "Association mode: sot (SOT response fused with IoU, motion-"
+              "gated), iou, or motion+iou.", TRACKER, choices=ASSOCIATION_MODES),
+    ParamSpec("sot_lambda", _T.sot_lambda, "Ridge lambda of the per-track SOT models (> 0).", TRACKER,
+              low=1e-6, high=1e6),
+    ParamSpec("weight_sot", _T.weight_sot, "Fusion weight of the SOT response in stage 1.", TRACKER, low=0.0, high=1.0),
+    ParamSpec("weight_iou", _T.weight_iou, "Fusion weight of the IoU in stage 1.", TRACKER, low=0.0, high=1.0),
+    ParamSpec("gate", _T.gate, "Motion gate: mahalanobis, centre or none.", TRACKER, choices=GATE_KINDS),
+    ParamSpec("high_score_threshold", _T.high_score_threshold, "Detections with at least this score take "
+              "part in the first association stage.", TRACKER, low=0.0, high=1.0),
+    ParamSpec("low_score_threshold", _T.low_score_threshold, "Detections below this score are discarded; "
+              "[low, high) only in the second stage.", TRACKER, low=0.0, high=1.0,
+              extra_constraints="<= high_score_threshold"),
+    ParamSpec("new_track_score_threshold", _T.new_track_score_threshold, "Score an unmatched detection needs "
+              "to start a track.", TRACKER, low=0.0, high=1.0, extra_constraints=">= high_score_threshold"),
+    ParamSpec("min_hits", _T.min_hits, "Consecutive matched updates that confirm a tentative track.", TRACKER,
+              low=1, high=1000),
+    ParamSpec("max_lost_seconds", _T.max_lost_seconds, "A lost track is kept this long (s) for "
+              "re-identification.", TRACKER, low=0.0, high=3600.0),
+    ParamSpec("max_time_jump_seconds", _T.max_time_jump_seconds, "A forward stamp jump larger than this (s) "
+              "resets the tracker; a backward jump always does.", TRACKER, low=1e-3, high=1e6),
+    # --- node / input / output
+    ParamSpec("publish_states", ["confirmed"], "Track states published (tentative, confirmed, lost).",
+              NODE, choices=TRACK_STATES),
+    ParamSpec("image_topics", ["image_raw"], "Input image topics, one camera per topic (with "
+              "image_transport_type 'compressed' the node subscribes to <topic>/compressed).",
+              NODE, read_only=True),
+    ParamSpec("camera_names", [], "Camera names, one per image topic (output namespace and ID prefix with "
+              "several cameras); empty = derived from the topics.", NODE, read_only=True),
+    ParamSpec("image_transport_type", "raw", "raw (sensor_msgs/Image) or compressed "
+              "(sensor_msgs/CompressedImage on <topic>/compressed).", NODE, read_only=True,
+              choices=("raw", "compressed")),
+    ParamSpec("qos_reliability", "best_effort", "Input subscription reliability: best_effort or reliable.",
+              NODE, read_only=True, choices=("best_effort", "reliable")),
+    ParamSpec("qos_depth", 1, "Input subscription queue depth.", NODE, read_only=True, low=1, high=1000),
+    ParamSpec("max_image_pixels", 100_000_000, "Images with more pixels are rejected (decode error).",
+              NODE, low=1, high=1_000_000_000),
+    ParamSpec("publish_debug_image", True, "Publish ~/debug_image (drawn only while it has subscribers).", NODE),
+    ParamSpec("autostart", False, "Configure and activate on start-up.", NODE, read_only=True),
+    ParamSpec("diagnostics_period", 1.0, "Seconds between /diagnostics messages.", NODE, read_only=True,
+              low=0.05, high=3600.0),
+)
+SPEC_BY_NAME = {s.name: s for s in SPECS}
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def validate_value(spec: ParamSpec, value) -> str | None:
+    """None when ``value`` is acceptable for ``spec``, else the reason."""
+    t = spec.ptype
+    if t is bool:
+        if not isinstance(value, bool):
+            return f"{spec.name} must be a bool, got {value!r}"
+        return None
+    if t is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"{spec.name} must be a number, got {value!r}"
+        if math.isnan(value):
+            return f"{spec.name} must not be NaN"
+        if math.isinf(value):
+            return f"{spec.name} must be finite, got {value}"
+    if t is int and (isinstance(value, bool) or not isinstance(value, int)):
+        return f"{spec.name} must be an integer, got {value!r}"
+    if t in (int, float) and spec.low is not None:
+        if value < 0 and spec.low >= 0:
+            return f"{spec.name} must not be negative, got {value}"
+        if not spec.low <= value <= spec.high:
+            return f"{spec.name} must be in [{spec.low}, {spec.high}], got {value}"
+    if t is str:
+        if not isinstance(value, str):
+            return f"{spec.name} must be a string, got {value!r}"
+        if spec.choices and value not in spec.choices:
+            return f"{spec.name} must be one of {list(spec.choices)}, got {value!r}"
+    if t is list:
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            return f"{spec.name} must be a list of strings, got {value!r}"
+        if spec.choices:
+            bad = [v for v in value if v not in spec.choices]
+            if bad:
+                return f"{spec.name}: unknown value(s) {bad}; allowed: {list(spec.choices)}"
+    # parameter-specific rules
+    if spec.name == "device" and not _DEVICE_RE.match(value.strip().lower()):
+        return f"device must be auto, cpu or cuda:N, got {value!r}"
+    if spec.name in ("input_width", "input_height") and value != 0 and (value < 32 or value % 32):
+        return f"{spec.name} must be 0 (model's) or a multiple of 32 >= 32, got {value}"
+    if spec.name == "image_topics":
+        if not value:
+            return "image_topics must name at least one topic"
+        if len(set(value)) != len(value):
+            return f"image_topics has duplicates: {list(value)}"
+        if any(not v.strip() for v in value):
+            return "image_topics must not contain empty names"
+    return None
+
+
+def validate_changes(current: dict, changes: dict) -> str | None:
+    """Validate a set of parameter changes (each value and the cross-parameter rules).
+
+    ``current``: all current values by name; ``changes``: the proposed ones. Returns None or the reason.
+    """
+    for name, value in changes.items():
+        spec = SPEC_BY_NAME.get(name)
+        if spec is None:
+            continue  # not ours (use_sim_time, qos overrides...): rclpy handles it
+        reason = validate_value(spec, value)
+        if reason:
+            return reason
+    merged = dict(current)
+    merged.update(changes)
+    if any(SPEC_BY_NAME.get(n) is not None and SPEC_BY_NAME[n].target == TRACKER for n in changes):
+        try:
+            tracker_config(merged)
+        except ValueError as exc:
+            return str(exc)
+    names, topics = merged.get("camera_names") or [], merged.get("image_topics") or []
+    if names and len(names) != len(topics):
+        return f"camera_names ({len(names)}) must be empty or match image_topics ({len(topics)})"
+    if names and len(set(names)) != len(names):
+        return f"camera_names has duplicates: {list(names)}"
+    return None
+
+
+# ----------------------------------------------------------------------------- node helpers
+
+
+def declare_all(node) -> list[str]:
+    """Declare every parameter on ``node``; returns the problems found in the overrides (YAML/CLI).
+
+    An override that is invalid is not fatal: it is reported and the default is used instead, so a typo
+    in a YAML file leaves the node alive and says which parameter was wrong.
+    """
+    problems = []
+    overrides = getattr(node, "_parameter_overrides", {})
+    for spec in SPECS:
+        desc = spec.descriptor()
+        ov = overrides.get(spec.name)
+        if ov is not None and spec.ptype is float and ov.type_ == Parameter.Type.INTEGER:
+            overrides[spec.name] = Parameter(spec.name, value=float(ov.value))  # "2" in YAML for a double
+            ov = overrides[spec.name]
+        if ov is not None and ov.type_ == Parameter.Type.BYTE_ARRAY and spec.ptype is list and not ov.value:
+            overrides[spec.name] = Parameter(spec.name, Parameter.Type.STRING_ARRAY, [])
+            ov = overrides[spec.name]
+        reason = validate_value(spec, ov.value) if ov is not None else None
+        if reason is None:
+            try:
+                _declare(node, spec, desc, ignore_override=False)
+                continue
+            except Exception as exc:  # noqa: BLE001 - rclpy raises several types
+                reason = str(exc)
+        problems.append(f"parameter override {spec.name}={ov.value if ov is not None else '?'} rejected "
+                        f"({reason}); using the default {spec.default!r}")
+        if not node.has_parameter(spec.name):
+            _declare(node, spec, desc, ignore_override=True)
+    return problems
+
+
+def _declare(node, spec: ParamSpec, desc, ignore_override: bool):
+    if spec.ptype is list and not spec.default:
+        node.declare_parameter(spec.name, Parameter.Type.STRING_ARRAY, desc, ignore_override=ignore_override)
+    else:
+        node.declare_parameter(spec.name, spec.default, desc, ignore_override=ignore_override)
+
+
+def current_values(node) -> dict:
+    """All of our parameters' current values by name (uninitialised string lists -> [])."""
+    out = {}
+    for spec in SPECS:
+        try:
+            v = node.get_parameter(spec.name).value
+        except ParameterUninitializedException:
+            v = None
+        if spec.ptype is list:
+            v = list(v) if v is not None else []
+        out[spec.name] = v
+    return out
+
+
+# ----------------------------------------------------------------------------- library mapping
+
+
+def tracker_config(values: dict) -> TrackerConfig:
+    """TrackerConfig from the parameter values (raises ValueError with the library's message)."""
+    kwargs = {}
+    for spec in SPECS:
+        if spec.target == TRACKER and spec.name in values:
+            v = values[spec.name]
+            kwargs[spec.config_key or spec.name] = float(v) if spec.ptype is float else v
+    return TrackerConfig(**kwargs)
+
+
+def detector_kwargs(values: dict) -> dict:
+    """Keyword arguments of ``Detector.from_checkpoint`` from the parameter values."""
+    w, h = int(values.get("input_width", 0)), int(values.get("input_height", 0))
+    if (w == 0) != (h == 0):
+        raise ValueError(f"input_width and input_height must both be 0 or both set, got {w}x{h}")
+    return {
+        "path": values.get("model_path") or None,
+        "device": values.get("device", "auto"),
+        "half": bool(values.get("half", False)),
+        "score_threshold": float(values.get("score_threshold", 0.1)),
+        "max_detections": int(values.get("max_detections", 500)),
+        "min_box_area": float(values.get("min_box_area", 0.0)),
+        "input_size": (w, h) if w else None,
+    }
+
+
+RUNTIME_DETECTOR_ATTRS = {"score_threshold": float, "max_detections": int, "min_box_area": float}
+
+
+def camera_names(topics: list[str], names: list[str] | None = None) -> list[str]:
+    """One name per topic: the given names, else derived from the topic (``/cam1/image_raw`` -> ``cam1``)."""
+    if names:
+        return list(names)
+    generic = {"image_raw", "image", "image_rect", "image_color", "image_rect_color", "compressed", "color", "rgb"}
+    out = []
+    for i, topic in enumerate(topics):
+        parts = [p for p in topic.strip("/").split("/") if p]
+        meaningful = [p for p in parts if p not in generic]
+        name = meaningful[-1] if meaningful else (parts[-1] if parts else f"camera{i}")
+        name = re.sub(r"[^A-Za-z0-9_]", "_", name)
+        if not re.match(r"^[A-Za-z]", name):
+            name = "cam_" + name
+        out.append(name)
+    # make unique
+    seen: dict[str, int] = {}
+    for i, n in enumerate(out):
+        if out.count(n) > 1:
+            seen[n] = seen.get(n, 0) + 1
+            out[i] = f"{n}_{seen[n]}"
+    return out
