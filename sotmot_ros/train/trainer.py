@@ -9,6 +9,11 @@ and ``config.yaml``.
 Exact resume on CPU: an item is a pure function of its PairSpec (seeded per pair), the pair list of an
 epoch is a pure function of (seed, epoch), and the state saved after step k holds everything that
 step k+1 reads, so stopping after k steps and resuming gives the same weights as an uninterrupted run.
+
+DDP (``torchrun --nproc_per_node=N -m sotmot_ros.cli train ...``): each rank takes every N-th pair of
+the epoch's list (``batch_size`` pairs per rank and step), gradients are averaged over ranks, and only
+rank 0 writes files. Resume needs the same number of ranks. See ``distributed.py`` for what DDP makes
+equal across ranks and what it does not (BatchNorm batch statistics, per-rank loss normalisation).
 """
 
 from __future__ import annotations
@@ -154,6 +159,11 @@ class Trainer:
         self.iters_per_epoch = self.sampler.batches_per_epoch()
         if self.iters_per_epoch < 1:
             raise ValueError("not enough training pairs for one batch")
+        if self.dist.enabled:
+            distributed.log(
+                self.dist, f"DDP backend {self.dist.backend}, device {self.device}, {self.iters_per_epoch} steps/epoch "
+                f"of {cfg.batch_size} pairs per rank",
+            )
         self.loader = DataLoader(
             self.train_set, batch_size=cfg.batch_size, sampler=self.sampler, drop_last=True,
             num_workers=cfg.num_workers, persistent_workers=False,
@@ -201,6 +211,7 @@ class Trainer:
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
             "step": self.step,
+            "world_size": self.dist.world_size,
             "rng": rng_state(),
             "config": self.cfg.to_dict(),
         }
@@ -213,6 +224,14 @@ class Trainer:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"--resume: no training state at {path}")
         state = torch.load(path, map_location=self.device, weights_only=False)
+        saved_world = int(state.get("world_size", 1))
+        if saved_world != self.dist.world_size:
+            # the epoch's pairs are sharded by rank and the schedule counts steps per rank: another world
+            # size would replay or skip pairs and shift the LR schedule
+            raise ValueError(
+                f"--resume: {path} was saved by a run with {saved_world} process(es), this run has "
+                f"{self.dist.world_size}; resume with the same number of processes (or start anew with init_model)"
+            )
         self.model.load_state_dict(state["model"])
         self.criterion.load_state_dict(state["criterion"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -254,11 +273,8 @@ class Trainer:
         parts = self.criterion(out, t_a, t_b)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(parts["loss"]).backward()
-        if self.dist.enabled:  # the loss weights live outside DDP: average their grads by hand
-            for p in self.criterion.parameters():
-                if p.grad is not None:
-                    torch.distributed.all_reduce(p.grad)
-                    p.grad /= self.dist.world_size
+        # the loss weights live outside DDP: average their grads by hand (no-op for a single process)
+        distributed.all_reduce_grads_mean(self.criterion.parameters(), self.dist)
         if self.cfg.grad_clip > 0:
             self.scaler.unscale_(self.optimizer)
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
@@ -271,14 +287,20 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        """Mean losses over the held-out pairs (fixed pairs, no augmentation)."""
+        """Mean losses over the held-out pairs (fixed pairs, no augmentation).
+
+        Under DDP every rank takes every N-th pair of the full list (none dropped) with rank 0's BatchNorm
+        statistics, and the means are weighted by the ranks' pair counts: the same pairs and model as a
+        single-process validation. NaN when there is no validation pair.
+        """
         if self.val_set is None:
             return {}
-        sampler = PairSampler(
+        pairs = PairSampler(
             self.val_set.seq_frames(), self.cfg.min_gap, self.cfg.max_gap, self.cfg.seed + 7919, 1,
-            rank=self.dist.rank, world_size=self.dist.world_size, shuffle=False, max_pairs=self.cfg.val_max_pairs,
-        )
-        loader = DataLoader(self.val_set, batch_size=self.cfg.batch_size, sampler=sampler, num_workers=self.cfg.num_workers)
+            shuffle=False, max_pairs=self.cfg.val_max_pairs,
+        ).epoch_pairs()[self.dist.rank :: self.dist.world_size]
+        loader = DataLoader(self.val_set, batch_size=self.cfg.batch_size, sampler=pairs, num_workers=self.cfg.num_workers)
+        distributed.broadcast_buffers(self.model, self.dist)
         self.model.eval()
         sums, n = {k: 0.0 for k in LOSS_KEYS}, 0
         for batch in loader:
@@ -290,8 +312,7 @@ class Trainer:
             for k in LOSS_KEYS:
                 sums[k] += float(parts[k]) * bs
             n += bs
-        means = {k: v / max(n, 1) for k, v in sums.items()}
-        return distributed.all_reduce_mean(means, self.dist, self.device)
+        return distributed.all_reduce_weighted_mean(sums, n, self.dist, self.device)
 
     # ----------------------------------------------------------------- loop
     def train(self) -> dict:
@@ -353,8 +374,14 @@ class Trainer:
             self._tb("epoch", {k: v for k, v in row.items() if k not in ("epoch", "step")}, epoch_done)
         if self.writer is not None:
             self.writer.flush()
+        in_sync = True
+        if self.dist.enabled:
+            distributed.broadcast_buffers(self.model, self.dist)
+            tensors = list(self.model.state_dict().values()) + list(self.criterion.parameters())
+            in_sync = distributed.tensors_in_sync(tensors, self.dist, self.device)
+            distributed.log(self.dist, f"finished at step {self.step}; parameters identical on all ranks: {in_sync}")
         distributed.barrier(self.dist)
-        return {"epoch": self.epoch, "step": self.step, "stopped_early": stopped, "val": val}
+        return {"epoch": self.epoch, "step": self.step, "stopped_early": stopped, "val": val, "ranks_in_sync": in_sync}
 
     def _save_model_files(self, epoch: int | None, val: dict) -> None:
         if not self.dist.is_main:
