@@ -44,17 +44,20 @@ from sotmot_ros.tracking import TrackerConfig  # noqa: E402
 
 DEFAULTS = TrackerConfig()
 LAMBDAS = (0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+# Stage A: what reaches the tracker and how tracks live (detection score thresholds depend on the
+# model's calibration, so they come first); stage B: association, seeded by the best of stage A.
 GRID_A = {
+    "high_score_threshold": (0.2, 0.3, 0.4, 0.5),
+    "new_track_score_threshold": (0.2, 0.3, 0.4, 0.5, 0.6),
+    "low_score_threshold": (0.1, 0.2),
+    "min_hits": (1, 2, 3),
+    "max_lost_seconds": (1.0, 1.5, 3.0),
+}
+GRID_B = {
     "sot_lambda": (0.05, 0.1, 0.5, 1.0, 2.0),
     "weight_sot": (0.5, 0.7, 0.9),
     "min_sot_response": (0.1, 0.2, 0.3),
     "min_similarity_stage1": (0.1, 0.2, 0.3),
-}
-GRID_B = {
-    "high_score_threshold": (0.4, 0.5, 0.6),
-    "low_score_threshold": (0.1, 0.3),
-    "max_lost_seconds": (1.0, 1.5, 3.0),
-    "min_hits": (1, 2, 3),
 }
 RANK_KEYS = ("IDF1", "MOTA", "HOTA")
 SHOW = ("IDF1", "MOTA", "HOTA", "IDs", "FP", "FN")
@@ -119,9 +122,20 @@ def score_all(cache, gt_path, configs: list[dict], fmt="mot15", jobs: int = 1) -
         return pool.map(_score_one, configs, chunksize=max(1, len(configs) // (8 * jobs)))
 
 
+def _valid(overrides: dict) -> bool:
+    try:
+        make_config(overrides)
+    except ValueError:
+        return False
+    return True
+
+
 def _dedupe(configs: list[dict]) -> list[dict]:
+    """Drop invalid combinations (e.g. new-track threshold below the high threshold) and duplicates."""
     seen, out = set(), []
     for o in configs:
+        if not _valid(o):
+            continue
         key = json.dumps(changed_fields(make_config(o)), sort_keys=True)
         if key not in seen:
             seen.add(key)
@@ -131,7 +145,8 @@ def _dedupe(configs: list[dict]) -> list[dict]:
 
 def tune(cache: DetectionCache, gt_path: str, grid_a: dict = GRID_A, grid_b: dict = GRID_B, top_a: int = 3,
          lambdas=LAMBDAS, fmt: str = "mot15", jobs: int = 1) -> dict:
-    """Both stages and the lambda sweep; returns ``{default, ranked, lambda, stage sizes, seconds}``."""
+    """Both stages, then the lambda sweep at the best configuration; returns
+    ``{default, ranked, best, lambda, stage sizes, seconds}``."""
     t0 = time.perf_counter()
     floor = cache.meta.get("score_threshold")
     lows = [v for v in grid_b.get("low_score_threshold", ()) if floor is not None and v < floor]
@@ -139,17 +154,19 @@ def tune(cache: DetectionCache, gt_path: str, grid_a: dict = GRID_A, grid_b: dic
         print(f"warning: low_score_threshold {lows} below the cache's detector floor {floor}: "
               f"those behave like {floor}", file=sys.stderr)
     default = score_config(cache, gt_path, {}, fmt)
-    lam = score_all(cache, gt_path, [{"sot_lambda": v} for v in lambdas], fmt, jobs)
     stage_a = score_all(cache, gt_path, _dedupe(grid(grid_a)), fmt, jobs)
     stage_a.sort(key=rank_key)
-    assoc_fields = list(grid_a)
-    seeds = [{k: r["overrides"][k] for k in assoc_fields} for r in stage_a[:top_a]]
-    seeds.append({})  # the default association
+    seed_fields = list(grid_a)
+    seeds = [{k: r["overrides"][k] for k in seed_fields} for r in stage_a[:top_a]]
+    seeds.append({})  # the default detection and lifecycle settings
     configs_b = _dedupe([c for s in seeds for c in grid(grid_b, s)])
     stage_b = score_all(cache, gt_path, configs_b, fmt, jobs)
-    ranked = _unique_ranked([default] + lam + stage_a + stage_b)
+    ranked = _unique_ranked([default] + stage_a + stage_b)
+    best = {k: v for k, v in ranked[0]["overrides"].items() if k != "sot_lambda"}
+    lam = score_all(cache, gt_path, [{**best, "sot_lambda": v} for v in lambdas], fmt, jobs)
+    ranked = _unique_ranked(ranked + lam)
     rank_of_default = next(i for i, r in enumerate(ranked) if not r["changed"]) + 1
-    return {"default": default, "default_rank": rank_of_default, "ranked": ranked, "lambda": lam,
+    return {"default": default, "default_rank": rank_of_default, "ranked": ranked, "best": best, "lambda": lam,
             "num_configs": len(ranked), "stage_sizes": [len(stage_a), len(configs_b)],
             "seconds": time.perf_counter() - t0}
 
@@ -188,7 +205,7 @@ def format_ranking(out: dict, top: int = 10) -> str:
 
 
 def format_lambda_table(out: dict) -> str:
-    """Markdown table of lambda's effect with every other field at its default."""
+    """Markdown table of lambda's effect with every other field at the best configuration."""
     lines = ["| sot_lambda | IDF1 | MOTA | HOTA | IDs | FP | FN | assoc us (median) |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in out["lambda"]:
@@ -216,7 +233,7 @@ def main(argv=None) -> int:
     print(f"{out['num_configs']} configurations (stage A {out['stage_sizes'][0]}, stage B {out['stage_sizes'][1]}, "
           f"+ lambda sweep) in {out['seconds']:.0f} s; ranked by IDF1, MOTA, HOTA (ratios in %)")
     print(format_ranking(out, args.top))
-    print("\nsot_lambda alone (all other fields at their defaults):")
+    print(f"\nsot_lambda alone (all other fields at the best configuration: {_fmt_changed(out['best'])}):")
     print(format_lambda_table(out))
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
