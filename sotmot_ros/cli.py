@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -26,7 +27,15 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except (OSError, ValueError, RuntimeError) as exc:
+        # User-facing failures (missing/corrupt files, bad values) get one clear line, not a traceback;
+        # SOTMOT_DEBUG=1 shows the traceback.
+        if os.environ.get("SOTMOT_DEBUG"):
+            raise
+        print(f"sotmot {args.command}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from pathlib import Path
 
 from ..tracking.config import ASSOCIATION_MODES, TrackerConfig
 
@@ -58,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
     detector = Detector.from_checkpoint(checkpoint, device=args.device, half=args.half,
                                         score_threshold=args.low_thresh)
     tracker = Tracker(config)
+    for target in (args.out, args.render):
+        if target:
+            Path(target).resolve().parent.mkdir(parents=True, exist_ok=True)
     rows, ids, writer, n = [], set(), None, 0
     total = None
     if source.length:
@@ -76,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
                 h, w = drawn.shape[:2]
                 writer = cv2.VideoWriter(args.render, cv2.VideoWriter_fourcc(*"mp4v"), source.fps, (w, h))
                 if not writer.isOpened():
-                    raise IOError(f"cannot write video {args.render}")
+                    raise OSError(f"cannot write video {args.render} (OpenCV has no mp4v writer for it)")
             writer.write(drawn)
         n += 1
     elapsed = time.perf_counter() - start

@@ -40,6 +40,7 @@ def save_model(path: str | os.PathLike, model: SOTMOTNet, meta: dict | None = No
     os.close(fd)
     try:
         torch.save(payload, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; model files are meant to be shared/installed
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
