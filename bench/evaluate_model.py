@@ -16,6 +16,7 @@ import os
 import sys
 
 import numpy as np
+import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -73,12 +74,17 @@ def main(argv=None) -> int:
     p.add_argument("--last", type=int, default=VAL_RANGE[1])
     p.add_argument("--association", default="sot")
     p.add_argument("--sot-lambda", type=float, default=None)
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="TrackerConfig overrides, e.g. high_score_threshold=0.3 min_hits=1")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", default=None)
     a = p.parse_args(argv)
     overrides = {"association": a.association}
     if a.sot_lambda is not None:
         overrides["sot_lambda"] = a.sot_lambda
+    for item in a.set:
+        key, _, value = item.partition("=")
+        overrides[key] = yaml.safe_load(value)
     config = TrackerConfig(**{**TrackerConfig().to_dict(), **overrides})
     result = evaluate(a.checkpoint, a.video, a.gt, a.first, a.last, config, a.device)
     print(json.dumps(result, indent=2))

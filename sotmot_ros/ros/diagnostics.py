@@ -14,6 +14,9 @@ import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
 
+STAGES = ("decode", "tracking", "publish")
+
+
 class CameraStats:
     """Counters and sliding windows of one camera (thread-safe)."""
 
@@ -25,6 +28,8 @@ class CameraStats:
         self._processed = deque(maxlen=10_000)
         self._latency = deque(maxlen=max_samples)  # seconds, image stamp -> publish
         self._inference = deque(maxlen=max_samples)  # seconds, per batch the camera took part in
+        # seconds per frame of the other pipeline stages: image decoding, tracker update, publishing
+        self._stages = {stage: deque(maxlen=max_samples) for stage in STAGES}
         self.received = 0
         self.processed = 0
         self.dropped = 0
@@ -58,13 +63,16 @@ class CameraStats:
         with self._lock:
             self.time_resets += 1
 
-    def on_processed(self, latency_s: float, inference_s: float, active_tracks: int):
+    def on_processed(self, latency_s: float, inference_s: float, active_tracks: int, stages: dict | None = None):
+        """One published frame; ``stages`` maps names of STAGES to seconds spent on this frame."""
         with self._lock:
             self.processed += 1
             self._processed.append(time.monotonic())
             self._latency.append(float(latency_s))
             self._inference.append(float(inference_s))
             self.active_tracks = int(active_tracks)
+            for stage, seconds in (stages or {}).items():
+                self._stages[stage].append(float(seconds))
 
     # --- reading
     def _rate(self, times: deque, now: float) -> float:
@@ -77,8 +85,9 @@ class CameraStats:
     def snapshot(self) -> dict:
         now = time.monotonic()
         with self._lock:
-            lat = np.asarray(self._latency, dtype=np.float64)
-            inf = np.asarray(self._inference, dtype=np.float64)
+            series = {"latency": np.asarray(self._latency, dtype=np.float64),
+                      "inference": np.asarray(self._inference, dtype=np.float64)}
+            series.update({s: np.asarray(v, dtype=np.float64) for s, v in self._stages.items()})
             snap = {
                 "received": self.received,
                 "processed": self.processed,
@@ -91,7 +100,7 @@ class CameraStats:
                 "output_rate_hz": self._rate(self._processed, now),
                 "last_error": self.last_error,
             }
-        for key, arr in (("latency", lat), ("inference", inf)):
+        for key, arr in series.items():
             if arr.size:
                 snap[f"{key}_mean_ms"] = float(arr.mean() * 1e3)
                 snap[f"{key}_p95_ms"] = float(np.percentile(arr, 95) * 1e3)

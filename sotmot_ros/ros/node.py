@@ -337,6 +337,7 @@ class SotmotNode(LifecycleNode):
         items = []
         for name, msg in batch.items():
             stats = self.diagnostics.camera(name)
+            t_decode = time.perf_counter()
             try:
                 image = decode_any(msg, max_pixels=max_pixels)
             except ImageDecodeError as exc:
@@ -344,7 +345,7 @@ class SotmotNode(LifecycleNode):
                 self._log_problem(name, f"skipping frame (stamp {_stamp_seconds(msg.header.stamp):.3f}): {exc}",
                                   key=str(exc))
                 continue
-            items.append((cams[name], msg, image))
+            items.append((cams[name], msg, image, time.perf_counter() - t_decode))
         if not items:
             return
         detector = self._detector
@@ -352,17 +353,17 @@ class SotmotNode(LifecycleNode):
             return
         t0 = time.perf_counter()
         try:
-            dets = detector.detect_batch([img for _, _, img in items])
+            dets = detector.detect_batch([item[2] for item in items])
         except Exception as exc:  # noqa: BLE001
-            for cam, _, _ in items:
+            for cam, *_ in items:
                 self.diagnostics.camera(cam.name).on_processing_error(str(exc))
             self._log_problem("*", f"inference failed: {type(exc).__name__}: {exc}")
             return
         inference_s = time.perf_counter() - t0
-        for (cam, msg, image), det in zip(items, dets):
-            self._track_and_publish(cam, msg, image, det, inference_s)
+        for (cam, msg, image, decode_s), det in zip(items, dets):
+            self._track_and_publish(cam, msg, image, det, inference_s, decode_s)
 
-    def _track_and_publish(self, cam: Camera, msg, image, det, inference_s: float) -> None:
+    def _track_and_publish(self, cam: Camera, msg, image, det, inference_s: float, decode_s: float = 0.0) -> None:
         stats = self.diagnostics.camera(cam.name)
         stamp = _stamp_seconds(msg.header.stamp)
         if cam.last_stamp is not None and stamp < cam.last_stamp:
@@ -375,7 +376,9 @@ class SotmotNode(LifecycleNode):
                 tracker = cam.tracker
             if tracker is None or self._stop.is_set():
                 return
+            t_track = time.perf_counter()
             outputs = tracker.update(det, stamp)
+            tracking_s = time.perf_counter() - t_track
         except Exception as exc:  # noqa: BLE001
             stats.on_processing_error(str(exc))
             self._log_problem(cam.name, f"tracker update failed: {type(exc).__name__}: {exc}")
@@ -387,14 +390,17 @@ class SotmotNode(LifecycleNode):
         if self._stop.is_set() or pubs[0] is None:
             return
         prefix = cam.name if self._multi else ""
+        t_publish = time.perf_counter()
         pubs[0].publish(messages.to_detection_array(shown, header, self._class_names, prefix))
         if pubs[1] is not None:
             pubs[1].publish(messages.to_track_array(shown, header, self._class_names, cam.name if self._multi else ""))
         if self._values["publish_debug_image"] and pubs[2] is not None and pubs[2].get_subscription_count() > 0:
             self._publish_debug(cam, image, shown, header)
+        publish_s = time.perf_counter() - t_publish
         latency = (self.get_clock().now().nanoseconds * 1e-9) - stamp
         active = sum(1 for t in outputs if t.state == "confirmed")
-        stats.on_processed(latency, inference_s, active)
+        stats.on_processed(latency, inference_s, active,
+                           {"decode": decode_s, "tracking": tracking_s, "publish": publish_s})
 
     def _publish_debug(self, cam: Camera, image, tracks, header) -> None:
         try:

@@ -28,6 +28,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
+from diagnostic_msgs.msg import DiagnosticArray
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray
 
@@ -59,6 +60,7 @@ class ResultRecorder(Node):
         self.track_states: dict[str, int] = {}
         self.done = False
         self._last_result = None
+        self.node_diagnostics: dict[str, dict[str, str]] = {}  # status name -> latest key/values
 
         reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
         index_qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
@@ -67,6 +69,7 @@ class ResultRecorder(Node):
         self.create_subscription(Header, index_topic, self._on_index, index_qos)
         if tracks_topic and messages.TrackArray is not None:
             self.create_subscription(messages.TrackArray, tracks_topic, self._on_tracks, reliable)
+        self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
         self.create_timer(0.2, self._check_done)
         self.get_logger().info(f"recording {det_topic} (frames from {index_topic}) into {self.output_dir}")
 
@@ -84,6 +87,11 @@ class ResultRecorder(Node):
         self.receive_times.append(time.monotonic())
         self.results[stamp] = messages.detections_to_rows(msg)
         self._last_result = time.monotonic()
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        # The tracker's own per-stage timings (decode, inference, tracking, publish) go into the summary.
+        for status in msg.status:
+            self.node_diagnostics[status.name] = {kv.key: kv.value for kv in status.values}
 
     def _on_tracks(self, msg) -> None:
         self.track_messages += 1
@@ -130,6 +138,7 @@ class ResultRecorder(Node):
             "num_boxes": len(mot_rows),
             "track_messages": self.track_messages,
             "results_file": "results.txt",
+            "node_diagnostics": self.node_diagnostics,
         }
         if self.video_path:
             try:
