@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from .data.mot import read_seqinfo
+from .data.video import iter_video_frames
 
 log = logging.getLogger(__name__)
 
@@ -50,24 +51,8 @@ class FrameSource:
             yield n, img, (n - 1) / self.fps
 
     def _video_frames(self, first, last):
-        cap = cv2.VideoCapture(self.path)
-        if not cap.isOpened():
-            raise IOError(f"cannot open video {self.path}")
-        try:
-            n = 0
-            while last is None or n < last:
-                # grab() without decoding skips frames before the range (seeking is unreliable in many codecs)
-                if not cap.grab():
-                    break
-                n += 1
-                if n < first:
-                    continue
-                ok, img = cap.retrieve()
-                if not ok:
-                    break
-                yield n, img, (n - 1) / self.fps
-        finally:
-            cap.release()
+        for n, img in iter_video_frames(self.path, first, last):
+            yield n, img, (n - 1) / self.fps
 
 
 def _list_images(folder: str) -> list[str]:

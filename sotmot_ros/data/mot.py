@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .video import iter_video_frames
+
 FORMATS = ("mot15", "mot17")
 MOT17_PEDESTRIAN = 1
 
@@ -155,23 +157,12 @@ class MOTSequence:
         return list(range(self.frame_range[0], self.frame_range[1] + 1))
 
     def _decode_video(self) -> None:
-        cap = cv2.VideoCapture(self.source)
         first, last = self.frame_range
-        frame = 0
-        while frame < last:
-            ok = cap.grab()
-            if not ok:
-                break
-            frame += 1
-            if frame < first:
-                continue
-            ok, img = cap.retrieve()
-            if not ok:
-                break
+        frame = first - 1
+        for frame, img in iter_video_frames(self.source, first, last):
             if self.cache == "jpeg":
                 img = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 95])[1]
             self._frames[frame] = img
-        cap.release()
         if frame < last:
             raise ValueError(f"{self.source}: video has {frame} frames, frame_range ends at {last}")
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 import yaml
 
+from ..config_utils import from_dict_strict
 from ..model.config import BACKBONES
 
 SEQUENCE_KEYS = {"source", "gt", "frames", "format", "seqinfo", "min_visibility"}
@@ -105,11 +106,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown training config keys: {unknown}")
-        return cls(**data)
+        return from_dict_strict(cls, data, "training config")
 
     @classmethod
     def load(cls, path: str, overrides: list[str] | None = None) -> "TrainConfig":
