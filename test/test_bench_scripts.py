@@ -122,7 +122,7 @@ def test_tune_tracker(synth):
     assert keys == sorted(keys)
     assert [r["overrides"]["sot_lambda"] for r in out["lambda"]] == [0.05, 0.5, 2.0]
     text = tt.format_ranking(out) + "\n" + tt.format_lambda_table(out)
-    assert "defaults: rank" in text and "0.5 (default)" in text
+    assert "defaults: rank" in text and f"{tt.DEFAULTS.sot_lambda:g} (default)" in text
     for r in out["ranked"]:
         assert -1.0 <= r["MOTA"] <= 1.0 and 0.0 <= r["IDF1"] <= 1.0
     strip = (lambda o: [{k: v for k, v in r.items() if k != "assoc_us"} for r in o["ranked"]])

@@ -1,8 +1,9 @@
 """`TrackerConfig`: every tracker knob in one validated place.
 
 Times are seconds (never frame counts) so the tracker behaves the same at any frame rate and when
-frames are dropped. Defaults are sensible starting points; the fusion weights and thresholds are meant
-to be tuned by measurement on validation frames.
+frames are dropped. The defaults of sot_lambda (2.0) and of the detection thresholds (high 0.2, new track
+0.3) were chosen with ``bench/tune_tracker.py`` on the PETS09-S2L1 validation frames 318-397 with the
+bundled model (see ``sotmot_ros/weights/MODEL_CARD.md``); re-tune them for another detector.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class TrackerConfig:
     """
 
     association: str = "sot"
-    sot_lambda: float = 0.5
+    sot_lambda: float = 2.0
     weight_sot: float = 0.7
     weight_iou: float = 0.3
     min_sot_response: float = 0.2
@@ -65,9 +66,9 @@ class TrackerConfig:
     gate: str = "mahalanobis"
     gate_centre_distance: float = 1.0
     gate_widen_per_second: float = 0.5
-    high_score_threshold: float = 0.5
+    high_score_threshold: float = 0.2
     low_score_threshold: float = 0.1
-    new_track_score_threshold: float = 0.6
+    new_track_score_threshold: float = 0.3
     min_hits: int = 2
     confirm_on_first_update: bool = True
     tentative_timeout_seconds: float = 0.0
