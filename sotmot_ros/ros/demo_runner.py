@@ -132,7 +132,9 @@ def demo_nodes(cfg: DemoConfig) -> list[NodeSpec]:
         ),
         NodeSpec(
             key="video", package=PACKAGE, executable="video_publisher", name="video_publisher",
-            parameters={"video_path": video_path, "topic": cfg.image_topic, "rate": float(cfg.rate)},
+            # wait for the tracker: frames published before discovery matches would be lost
+            parameters={"video_path": video_path, "topic": cfg.image_topic, "rate": float(cfg.rate),
+                        "wait_for_subscribers": 1},
         ),
     ]
     if cfg.rviz:
