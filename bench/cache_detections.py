@@ -123,6 +123,16 @@ class DetectionCache:
         return path
 
 
+def write_json_report(path: str, cache_path: str, cache: DetectionCache, gt: str, **fields) -> None:
+    """Write a benchmark's results with the provenance of its detection cache (shared by the bench scripts)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    payload = {"cache": os.path.abspath(cache_path), "cache_meta": cache.meta, "gt": gt,
+               "frame_range": list(cache.frame_range), **fields}
+    with open(path, "w") as fh:
+        json.dump(payload, fh, indent=2, default=float)
+    print(f"-> {path}")
+
+
 def load_cache(path: str) -> DetectionCache:
     with np.load(path, allow_pickle=False) as z:
         version = int(z["version"]) if "version" in z else 0

@@ -35,7 +35,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -45,7 +44,7 @@ from dataclasses import dataclass, field  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cache_detections import DEFAULT_GT, REPO, DetectionCache, load_cache  # noqa: E402
+from cache_detections import DEFAULT_GT, REPO, DetectionCache, load_cache, write_json_report  # noqa: E402
 
 from sotmot_ros.data.mot import write_mot_results  # noqa: E402
 from sotmot_ros.evaluation import evaluate_mot  # noqa: E402
@@ -203,13 +202,8 @@ def main(argv=None) -> int:
     print(format_results(results))
     print("ratios in %; assoc_us/update_us: median per frame; * = whole boxmot update (association not separable)")
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        payload = {"cache": os.path.abspath(args.cache), "cache_meta": cache.meta, "gt": args.gt,
-                   "frame_range": list(cache.frame_range), "fps": cache.fps, "boxmot_version": version,
-                   "tracker_config": TrackerConfig().to_dict(), "results": results}
-        with open(args.json, "w") as fh:
-            json.dump(payload, fh, indent=2, default=float)
-        print(f"-> {args.json}")
+        write_json_report(args.json, args.cache, cache, args.gt, fps=cache.fps, boxmot_version=version,
+                          tracker_config=TrackerConfig().to_dict(), results=results)
     return 0
 
 

@@ -37,7 +37,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cache_detections import DEFAULT_GT, DetectionCache, load_cache  # noqa: E402
+from cache_detections import DEFAULT_GT, DetectionCache, load_cache, write_json_report  # noqa: E402
 from compare_trackers import DEFAULT_CACHE, evaluate_rows, run_sotmot  # noqa: E402
 
 from sotmot_ros.tracking import TrackerConfig  # noqa: E402
@@ -236,13 +236,8 @@ def main(argv=None) -> int:
     print(f"\nsot_lambda alone (all other fields at the best configuration: {_fmt_changed(out['best'])}):")
     print(format_lambda_table(out))
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        payload = {"cache": os.path.abspath(args.cache), "cache_meta": cache.meta, "gt": args.gt,
-                   "frame_range": list(cache.frame_range), "defaults": DEFAULTS.to_dict(),
-                   "grid_a": GRID_A, "grid_b": GRID_B, **out}
-        with open(args.json, "w") as fh:
-            json.dump(payload, fh, indent=2, default=float)
-        print(f"-> {args.json}")
+        write_json_report(args.json, args.cache, cache, args.gt, defaults=DEFAULTS.to_dict(),
+                          grid_a=GRID_A, grid_b=GRID_B, **out)
     return 0
 
 

@@ -7,7 +7,6 @@ with a reason when either is absent (frames 398-795 are held out and never used)
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 
 from sotmot_ros.data.mot import read_mot_file

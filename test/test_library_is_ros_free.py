@@ -9,10 +9,16 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = r"""
 import importlib, pkgutil, sys
 import sotmot_ros
-names = [m.name for m in pkgutil.walk_packages(sotmot_ros.__path__, "sotmot_ros.")
-         if not m.name.startswith(("sotmot_ros.ros", "sotmot_ros.msg"))]
-for name in names:
-    importlib.import_module(name)
+names = []
+def visit(package):  # pkgutil.walk_packages would import the excluded packages while walking
+    for m in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+        if m.name in ("sotmot_ros.ros", "sotmot_ros.msg", "sotmot_ros.srv", "sotmot_ros.action"):
+            continue
+        module = importlib.import_module(m.name)
+        names.append(m.name)
+        if m.ispkg:
+            visit(module)
+visit(sotmot_ros)
 ros = sorted(m for m in sys.modules if m.split(".")[0] in ("rclpy", "rosidl_runtime_py", "sensor_msgs",
              "std_msgs", "vision_msgs", "diagnostic_msgs", "builtin_interfaces", "cv_bridge")
              or m.startswith("sotmot_ros.msg"))

@@ -8,7 +8,6 @@ missing. The comparison with upstream vision_msgs 4.1.1 reads ``../shared/refere
 
 from __future__ import annotations
 
-import glob
 import importlib
 import importlib.util
 import os

@@ -31,7 +31,6 @@ ok, why = h.ros_messages_available()
 if not ok:
     pytest.skip(why, allow_module_level=True)
 
-from lifecycle_msgs.msg import Transition  # noqa: E402
 from rosgraph_msgs.msg import Clock  # noqa: E402
 from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
@@ -63,7 +62,7 @@ def client():
     c.close()
 
 
-def _diag_values(diag: Collector, camera_fragment: str) -> dict:  # noqa: F821 - type from ros_helpers
+def _diag_values(diag: "h.Collector", camera_fragment: str) -> dict:
     for arr in reversed(diag.snapshot()):
         for st in arr.status:
             if camera_fragment in st.name:
