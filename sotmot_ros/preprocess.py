@@ -45,7 +45,8 @@ class Letterbox:
 def letterbox_params(src_width: int, src_height: int, net_width: int, net_height: int) -> tuple[Letterbox, int, int, int, int]:
     """The letterbox for an image size, plus (new_w, new_h, left, top) of the resized image (FairMOT rounding)."""
     scale = min(net_height / src_height, net_width / src_width)
-    new_w, new_h = round(src_width * scale), round(src_height * scale)
+    # at least one pixel: an extreme aspect ratio (e.g. 1x10000) must not resize to zero
+    new_w, new_h = max(1, round(src_width * scale)), max(1, round(src_height * scale))
     dw, dh = (net_width - new_w) / 2, (net_height - new_h) / 2
     top, left = round(dh - 0.1), round(dw - 0.1)
     return Letterbox(scale, float(left), float(top), src_width, src_height), new_w, new_h, left, top

@@ -75,3 +75,10 @@ def test_batch_decoding_keeps_images_apart():
     batch = {k: torch.cat([o1[k], o2[k]]) for k in o1}
     d = decode_outputs(batch, 10, 0.5)
     assert [len(x.boxes) for x in d] == [1, 2]
+
+
+def test_extreme_aspect_ratio_still_letterboxes():
+    padded, lb = letterbox(np.zeros((1, 10000, 3), np.uint8), 512, 384)  # 1 px tall: resizes to >= 1 row
+    assert padded.shape == (384, 512, 3)
+    np.testing.assert_allclose(lb.to_image(lb.to_network(np.array([[0, 0, 10000, 1]], np.float32))),
+                               [[0, 0, 10000, 1]], atol=1e-2)

@@ -259,3 +259,45 @@ def test_iou_and_assignment_basics():
     assert iou[1].max() == 0
     matches, ur, uc = assign(1 - iou, 0.5)
     assert matches.tolist() == [[0, 0]] and ur.tolist() == [1] and sorted(uc.tolist()) == [1, 2]
+
+
+# --- robustness against malformed input streams ------------------------------------------------
+
+
+def test_repeated_stamps_do_not_grow_the_track_list():
+    # A driver that stamps every image 0 (or a republisher reusing stamps): dt = 0 forever.
+    rng = np.random.default_rng(7)
+    tracker = Tracker(TrackerConfig())
+    for _ in range(60):
+        boxes = np.array([box_at(*rng.uniform(50, 700, 2)) for _ in range(5)])
+        tracker.update(Detections(boxes, np.full(5, 0.9), features=unit(rng, 5)), 0.0)
+    assert len(tracker.tracks) <= 30, len(tracker.tracks)  # was 199 when tentatives survived dt = 0
+    capped = Tracker(TrackerConfig(max_tracks=12))
+    for _ in range(300):
+        boxes = np.array([box_at(*rng.uniform(50, 700, 2)) for _ in range(5)])
+        capped.update(Detections(boxes, np.full(5, 0.9), features=unit(rng, 5)), 0.0)
+        assert len(capped.tracks) <= 12
+
+
+def test_non_finite_features_are_dropped_and_do_not_poison_other_tracks():
+    rng = np.random.default_rng(8)
+    feats = unit(rng, 2)
+    tracker = Tracker(TrackerConfig())
+    boxes = np.array([box_at(100, 100), box_at(400, 100)])
+    tracker.update(Detections(boxes, [0.9, 0.9], features=feats), 0.0)
+    bad = feats.copy()
+    bad[1, :] = np.nan
+    out = tracker.update(Detections(boxes, [0.9, 0.9], features=bad), 0.1)
+    matched = {o.track_id: o for o in out if o.matched}
+    assert set(matched) == {1}  # the NaN detection was dropped, the other one still matched
+    assert np.isfinite(matched[1].sot_response)
+    assert all(np.isfinite(tr.template).all() for tr in tracker.tracks)
+
+
+def test_empty_frame_without_features_ages_tracks():
+    rng = np.random.default_rng(9)
+    tracker = Tracker(TrackerConfig(max_lost_seconds=0.5))
+    tracker.update(Detections(np.array([box_at(100, 100)]), [0.9], features=unit(rng, 1)), 0.0)
+    for k in range(1, 10):
+        out = tracker.update(Detections.empty(), 0.1 * k)  # D = 0: an empty frame carries no features
+    assert out == [] and tracker.tracks == []

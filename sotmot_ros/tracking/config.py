@@ -45,6 +45,8 @@ class TrackerConfig:
         template_momentum: fraction of the old SOT template kept at each update (EMA; 0 = replace).
         template_update_min_score: only detections with at least this score update the template.
         history_length: per-track box history cap (memory bound).
+        max_tracks: hard cap on live tracks (memory bound that holds even when stamps stop advancing);
+            beyond it the lost tracks unmatched the longest go first, then the oldest tentative ones.
     Time:
         max_time_jump_seconds: a forward jump larger than this resets the tracker (backward always does).
     Motion model (Kalman filter, box heights as the unit so noise scales with target size):
@@ -76,6 +78,7 @@ class TrackerConfig:
     template_momentum: float = 0.9
     template_update_min_score: float = 0.5
     history_length: int = 30
+    max_tracks: int = 1000
     max_time_jump_seconds: float = 5.0
     kf_std_measurement: float = 0.05
     kf_position_noise: float = 0.075
@@ -121,6 +124,8 @@ class TrackerConfig:
         check(isinstance(self.min_hits, int) and self.min_hits >= 1, f"min_hits must be an int >= 1, got {self.min_hits}")
         check(isinstance(self.history_length, int) and self.history_length >= 1,
               f"history_length must be an int >= 1, got {self.history_length}")
+        check(isinstance(self.max_tracks, int) and self.max_tracks >= 1,
+              f"max_tracks must be an int >= 1, got {self.max_tracks}")
         for name in ("tentative_timeout_seconds", "max_lost_seconds", "gate_widen_per_second",
                      "kf_position_noise", "kf_velocity_noise"):
             check(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)}")

@@ -118,13 +118,15 @@ class Tracker:
             return []  # nothing to track: keep idle frames cheap
         keep = detections.scores >= cfg.low_score_threshold
         dets = detections if keep.all() else detections.select(keep)
-        if len(dets) and not np.all(np.isfinite(dets.boxes)):
-            log.warning("dropping %d detections with non-finite boxes", int((~np.isfinite(dets.boxes)).any(1).sum()))
-            dets = dets.select(np.isfinite(dets.boxes).all(1))
+        finite = np.isfinite(dets.boxes).all(1) & np.isfinite(dets.features).all(1)
+        if not finite.all():
+            # One NaN feature would poison the joint ridge solve of every track, and a template forever.
+            log.warning("dropping %d detections with non-finite boxes or features", int((~finite).sum()))
+            dets = dets.select(finite)
         d = dets.features.shape[1]
         if self._feature_dim is None or not self._tracks:
             self._feature_dim = d
-        elif d != self._feature_dim:
+        elif len(dets) and d != self._feature_dim:  # an empty frame may come without features
             raise ValueError(f"detection feature dimension changed from {self._feature_dim} to {d}")
 
         tracks = self._tracks
@@ -159,7 +161,8 @@ class Tracker:
                 tr.mark_missed()
                 missing = t - tr.last_update_time
                 if tr.state == TrackState.TENTATIVE:
-                    if missing > cfg.tentative_timeout_seconds:
+                    # timeout 0 = drop at the first miss, even when the stamp did not advance
+                    if cfg.tentative_timeout_seconds == 0 or missing > cfg.tentative_timeout_seconds:
                         continue
                 elif tr.state == TrackState.CONFIRMED:
                     tr.state = TrackState.LOST
@@ -177,8 +180,20 @@ class Tracker:
                 if cfg.min_hits <= 1 or (first_update and cfg.confirm_on_first_update):
                     tr.state = TrackState.CONFIRMED
                 kept.append(tr)
-        self._tracks = kept
-        return [self._output(tr, t) for tr in kept]
+        self._tracks = self._enforce_cap(kept)
+        return [self._output(tr, t) for tr in self._tracks]
+
+    def _enforce_cap(self, tracks: list[Track]) -> list[Track]:
+        """Keep at most ``max_tracks``: drop lost tracks unmatched the longest, then the oldest tentative ones."""
+        excess = len(tracks) - self.config.max_tracks
+        if excess <= 0:
+            return tracks
+        rank = {TrackState.LOST: 0, TrackState.TENTATIVE: 1, TrackState.CONFIRMED: 2}
+        victims = sorted(tracks, key=lambda tr: (rank[tr.state], tr.last_update_time, tr.track_id))[:excess]
+        log.warning("more than max_tracks=%d tracks: dropping %d (are the timestamps advancing?)",
+                    self.config.max_tracks, excess)
+        drop = {id(tr) for tr in victims}
+        return [tr for tr in tracks if id(tr) not in drop]
 
     def _update_templates(self, matched: list[Track], dets: Detections, det_idx: np.ndarray) -> None:
         """Batched EMA of the matched tracks' templates with confident detections' features."""
