@@ -277,6 +277,17 @@ def test_stamp_going_backwards(client, node_a):
     assert len(_send_good(client, node_a).detections) == 2
 
 
+def test_stamp_jumping_forward_is_reported(client, node_a):
+    ids_before = {d.id for d in _send_good(client, node_a).detections}
+    resets0 = int(_wait_diag(node_a.diag, "image_raw", lambda v: True)["time_resets"])
+    start = len(node_a.proc.log())
+    node_a.t += 60.0  # beyond max_time_jump_seconds: the tracker resets, and the node says so
+    m = _send_good(client, node_a)
+    node_a.proc.wait_log(r"stamp jumped .* forward", 10, start)
+    _wait_diag(node_a.diag, "image_raw", lambda v: int(v["time_resets"]) == resets0 + 1)
+    assert {d.id for d in m.detections}.isdisjoint(ids_before)
+
+
 def test_lifecycle_transitions_and_no_output_while_inactive(client, node_a):
     assert client.get_state(NODE_A) == "active"
     assert client.change_state(NODE_A, "deactivate")
@@ -287,6 +298,7 @@ def test_lifecycle_transitions_and_no_output_while_inactive(client, node_a):
         node_a.pub.publish(h.image_msg(h.people_frame(1), node_a.t, "cam_a"))
     time.sleep(1.0)
     assert len(node_a.out.snapshot()) == n  # nothing while inactive
+    seen = {d.id for msg in node_a.out.snapshot() for d in msg.detections}
     assert client.change_state(NODE_A, "cleanup")
     assert client.get_state(NODE_A) == "unconfigured"
     node_a.proc.wait_log("cleaned up: model released", 5)
@@ -294,7 +306,9 @@ def test_lifecycle_transitions_and_no_output_while_inactive(client, node_a):
     assert client.change_state(NODE_A, "activate")
     client.wait_subscribers(node_a.pub)
     m = _send_good(client, node_a)
-    assert sorted(d.id for d in m.detections) == ["1", "2"]  # new trackers after cleanup/configure
+    ids = {d.id for d in m.detections}
+    # new trackers after cleanup/configure, continuing the ID sequence: no ID is reused on the same topic
+    assert len(ids) == 2 and ids.isdisjoint(seen), (ids, seen)
 
 
 # ============================================================================ process B

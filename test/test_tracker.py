@@ -301,3 +301,14 @@ def test_empty_frame_without_features_ages_tracks():
     for k in range(1, 10):
         out = tracker.update(Detections.empty(), 0.1 * k)  # D = 0: an empty frame carries no features
     assert out == [] and tracker.tracks == []
+
+
+def test_first_id_continues_a_sequence():
+    rng = np.random.default_rng(10)
+    a = Tracker(TrackerConfig())
+    a.update(Detections(np.array([box_at(100, 100), box_at(300, 100)]), [0.9, 0.9], features=unit(rng, 2)), 0.0)
+    b = Tracker(TrackerConfig(), first_id=a.next_id)
+    out = b.update(Detections(np.array([box_at(100, 100)]), [0.9], features=unit(rng, 1)), 0.0)
+    assert a.next_id == 3 and [o.track_id for o in out] == [3]
+    with pytest.raises(ValueError, match="first_id"):
+        Tracker(TrackerConfig(), first_id=0)

@@ -66,6 +66,7 @@ class Camera:
     pub_debug: object = None
     pub_labels: object = None
     last_stamp: float | None = None
+    next_id: int = 1  # survives cleanup -> configure, so IDs on the same topics are never reused
     extra: dict = field(default_factory=dict)
 
     def out_topic(self, leaf: str) -> str:
@@ -110,7 +111,11 @@ class SotmotNode(LifecycleNode):
         self.add_post_set_parameters_callback(self._apply_parameters)
 
         topics = self._values["image_topics"]
-        names = parameters.camera_names(topics, self._values["camera_names"])
+        try:
+            names = parameters.camera_names(topics, self._values["camera_names"])
+        except ValueError as exc:
+            names = parameters.camera_names(topics)
+            self.get_logger().error(f"{exc}; using names derived from the topics: {names}")
         multi = len(topics) > 1
         self._cameras = [Camera(n, t, n if multi else "") for n, t in zip(names, topics)]
         self._multi = multi
@@ -197,7 +202,7 @@ class SotmotNode(LifecycleNode):
         latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL, history=HistoryPolicy.KEEP_LAST)
         for cam in self._cameras:
-            cam.tracker = Tracker(tracker_cfg)
+            cam.tracker = Tracker(tracker_cfg, first_id=cam.next_id)
             cam.last_stamp = None
             cam.pub_detections = self.create_lifecycle_publisher(Detection2DArray, cam.out_topic("detections"), out_qos)
             if messages.TrackArray is not None:
@@ -282,6 +287,8 @@ class SotmotNode(LifecycleNode):
                 if pub is not None:
                     self.destroy_lifecycle_publisher(pub)
                     setattr(cam, attr, None)
+            if cam.tracker is not None:
+                cam.next_id = cam.tracker.next_id
             cam.tracker = None
             cam.last_stamp = None
         had_model = self._detector is not None
@@ -370,6 +377,11 @@ class SotmotNode(LifecycleNode):
             stats.on_time_reset()
             self._log_problem(cam.name, f"image stamp went backwards ({cam.last_stamp:.3f} s -> {stamp:.3f} s): "
                               "tracker reset (tracks restart, IDs stay unique)", warn=True)
+        elif cam.last_stamp is not None and stamp - cam.last_stamp > self._values["max_time_jump_seconds"]:
+            stats.on_time_reset()  # the tracker resets itself on such a jump: say so in ROS too
+            self._log_problem(cam.name, f"image stamp jumped {stamp - cam.last_stamp:.3f} s forward (> "
+                              f"max_time_jump_seconds={self._values['max_time_jump_seconds']}): tracker reset "
+                              "(tracks restart, IDs stay unique)", warn=True)
         cam.last_stamp = stamp
         try:
             with self._cond:

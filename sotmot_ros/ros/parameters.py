@@ -303,10 +303,25 @@ def detector_kwargs(values: dict) -> dict:
 RUNTIME_DETECTOR_ATTRS = {"score_threshold": float, "max_detections": int, "min_box_area": float}
 
 
+_CAMERA_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
 def camera_names(topics: list[str], names: list[str] | None = None) -> list[str]:
-    """One name per topic: the given names, else derived from the topic (``/cam1/image_raw`` -> ``cam1``)."""
+    """One name per topic: the given names, else derived from the topic (``/cam1/image_raw`` -> ``cam1``).
+
+    Given names must match the topics one to one, be unique and be valid topic tokens (they become
+    output namespaces and ID prefixes); otherwise ValueError says why.
+    """
     if names:
-        return list(names)
+        names = list(names)
+        if len(names) != len(topics):
+            raise ValueError(f"camera_names ({len(names)}) must be empty or match image_topics ({len(topics)})")
+        if len(set(names)) != len(names):
+            raise ValueError(f"camera_names has duplicates: {names}")
+        bad = [n for n in names if not _CAMERA_NAME_RE.match(n)]
+        if bad:
+            raise ValueError(f"camera_names {bad} are not valid names (letters, digits, '_', starting with a letter)")
+        return names
     generic = {"image_raw", "image", "image_rect", "image_color", "image_rect_color", "compressed", "color", "rgb"}
     out = []
     for i, topic in enumerate(topics):
@@ -318,9 +333,10 @@ def camera_names(topics: list[str], names: list[str] | None = None) -> list[str]
             name = "cam_" + name
         out.append(name)
     # make unique
+    counts = {n: out.count(n) for n in out}
     seen: dict[str, int] = {}
     for i, n in enumerate(out):
-        if out.count(n) > 1:
+        if counts[n] > 1:
             seen[n] = seen.get(n, 0) + 1
             out[i] = f"{n}_{seen[n]}"
     return out

@@ -46,7 +46,7 @@ class Tracker:
     >>> shown = [o for o in outputs if o.state == "confirmed" and o.matched]   # doctest: +SKIP
     """
 
-    def __init__(self, config: TrackerConfig | None = None, **overrides):
+    def __init__(self, config: TrackerConfig | None = None, first_id: int = 1, **overrides):
         if config is None:
             config = TrackerConfig(**overrides)
         elif overrides:
@@ -56,7 +56,10 @@ class Tracker:
         self.config = config
         self.kf = KalmanBoxFilter(config.kf_std_measurement, config.kf_position_noise,
                                   config.kf_velocity_noise, config.kf_init_velocity_std)
-        self._next_id = 1
+        if int(first_id) < 1:
+            raise ValueError(f"first_id must be >= 1, got {first_id}")
+        self._first_id = int(first_id)  # a restarted pipeline can continue its ID sequence
+        self._next_id = self._first_id
         self.last_association_seconds = 0.0  # wall time of the last association (SOT + gate + assignment)
         self.reset()
 
@@ -67,7 +70,12 @@ class Tracker:
         self._last_time: float | None = None
         self._feature_dim: int | None = None
         if reset_ids:
-            self._next_id = 1
+            self._next_id = self._first_id
+
+    @property
+    def next_id(self) -> int:
+        """The ID the next new track will get (pass it as ``first_id`` to continue a sequence)."""
+        return self._next_id
 
     @property
     def num_active(self) -> int:
