@@ -186,6 +186,17 @@ def test_png_is_lossless_and_jpeg_close():
     assert out.shape == (48, 64, 3) and np.abs(out.astype(int) - smooth).mean() < 4
 
 
+def test_jpeg_with_large_metadata_segments_decodes():
+    # EXIF/ICC APP segments can push the frame header past 64 KiB; the size check must still find it.
+    import struct
+
+    ok, enc = cv2.imencode(".jpg", BGR)
+    app2 = b"\xff\xe2" + struct.pack(">H", 60002) + b"\x00" * 60000
+    data = enc.tobytes()[:2] + app2 + app2 + enc.tobytes()[2:]
+    msg = SimpleNamespace(format="jpeg", data=data)
+    np.testing.assert_array_equal(compressed_msg_to_bgr(msg), cv2.imdecode(enc, cv2.IMREAD_COLOR))
+
+
 @pytest.mark.parametrize(
     "name,mutate,fragment",
     [

@@ -150,7 +150,11 @@ def image_msg_to_bgr(
     Raises ImageDecodeError naming the problem.
     """
     enc = canonical_encoding(msg.encoding)
-    if use_cv_bridge and _BRIDGE is not None:
+    bytes_per_pixel = _RAW_FORMATS[enc][0]
+    # cv_bridge lays rows out in whole pixels (step / pixel size): padding that is not a whole number of
+    # pixels, and the generic 8UC*/16UC* names, go through the numpy path, which handles them exactly.
+    bridge_ok = int(msg.step) % bytes_per_pixel == 0 and msg.encoding.lower() not in ("8uc3", "8uc1", "16uc1")
+    if use_cv_bridge and _BRIDGE is not None and bridge_ok:
         _rows(msg, _RAW_FORMATS[enc][0], max_pixels, max_side)  # same validation as the numpy path
         if enc in ("uyvy", "yuyv") and int(msg.width) % 2:
             raise ImageDecodeError(f"{msg.encoding} needs an even width, got {msg.width}")
@@ -217,7 +221,7 @@ def compressed_msg_to_bgr(
     buf = _payload(msg.data)
     if buf.size == 0:
         raise ImageDecodeError("compressed image has no data")
-    head = bytes(buf[:65536])
+    head = memoryview(np.ascontiguousarray(buf))  # the whole stream: APP segments (EXIF, ICC) may exceed 64 KiB
     size = _png_size(head) or _jpeg_size(head)
     if size is None:
         raise ImageDecodeError(
