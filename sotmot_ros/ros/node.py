@@ -228,8 +228,10 @@ class SotmotNode(LifecycleNode):
             cam.sub = self.create_subscription(CompressedImage if compressed else Image, topic,
                                                partial(self._on_image, cam.name), qos)
             cam.extra["input_topic"] = topic
-        self._stop.clear()
-        self._worker = threading.Thread(target=self._work, name="sotmot_worker", daemon=True)
+        # A fresh event per worker: a previous worker that outlived its join keeps its own (set) event and
+        # exits after its current batch instead of running on beside the new one.
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._work, args=(self._stop,), name="sotmot_worker", daemon=True)
         self._worker.start()
         ret = super().on_activate(state)  # enables the lifecycle publishers
         header = self._header_now()
@@ -312,12 +314,12 @@ class SotmotNode(LifecycleNode):
             self._pending[camera] = msg
             self._cond.notify()
 
-    def _work(self) -> None:
-        while not self._stop.is_set():
+    def _work(self, stop: threading.Event) -> None:
+        while not stop.is_set():
             with self._cond:
-                while not self._pending and not self._stop.is_set():
+                while not self._pending and not stop.is_set():
                     self._cond.wait(timeout=0.5)
-                if self._stop.is_set():
+                if stop.is_set():
                     return
                 batch, self._pending = self._pending, {}
             try:
