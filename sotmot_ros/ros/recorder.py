@@ -156,22 +156,16 @@ class ResultRecorder(Node):
         import cv2
 
         from ..render import draw_tracks
+        from ..sources import open_source
 
         if not by_frame:
             return None
         first, last = min(by_frame), max(by_frame)
-        cap = cv2.VideoCapture(self.video_path)
-        if not cap.isOpened():
-            raise RuntimeError(f"cannot open {self.video_path!r}")
-        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-        cap.set(cv2.CAP_PROP_POS_FRAMES, first - 1)
+        source = open_source(self.video_path)  # the library's frame loop: sequential, no seeking
         path = os.path.join(self.output_dir, "annotated.mp4")
         writer = None
         try:
-            for frame in range(first, last + 1):
-                ok, image = cap.read()
-                if not ok:
-                    break
+            for frame, image, _ in source.frames(first, last):
                 tracks = [
                     TrackOutput(track_id=tid, box=np.array([x1, y1, x2, y2], np.float32), score=s, class_id=0,
                                 state=TrackState.CONFIRMED, hits=1, age=0.0, time_since_update=0.0, matched=True)
@@ -179,10 +173,9 @@ class ResultRecorder(Node):
                 ]
                 if writer is None:
                     h, w = image.shape[:2]
-                    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+                    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), source.fps, (w, h))
                 writer.write(draw_tracks(image, tracks))
         finally:
-            cap.release()
             if writer is not None:
                 writer.release()
         return "annotated.mp4"
