@@ -1,5 +1,7 @@
 """Data pipeline: MOT readers, video range decoding, pair sampling, augmentation geometry, targets."""
 
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -112,3 +114,155 @@ def test_targets_clip_drop_and_ignore_regions():
     np.testing.assert_allclose(t["wh"][0] + [0, 0, 0, 0], [4, 4, 4, 4])  # clipped to [0, 2, 8, 10]
     assert t["hm_ignore"][0, 5:15, 20:30].all() and t["hm_ignore"].sum() == 100
     assert (t["hm"][0, 5:15, 20:30] == 0).all()  # an ignore region never produces a positive
+
+
+def _person_frame(w=768, h=576, box=(300, 200, 325, 260)):
+    """A dark frame with one bright person-sized rectangle (60 px tall by default)."""
+    img = np.full((h, w, 3), 20, np.uint8)
+    x1, y1, x2, y2 = box
+    img[y1:y2, x1:x2] = 255
+    return img, np.array([box], np.float32)
+
+
+def test_person_scale_mode_spans_heights_keeps_boxes_on_pixels_and_person_in_view():
+    img, box = _person_frame()
+    cfg = AugmentConfig(flip=True, scale_mode="person")  # heights 20..320, zoom 0.25..6 (default)
+    net_w, net_h = 512, 384  # letterbox scale 2/3: the person is 40 px in the plain letterbox
+    heights = []
+    for seed in range(120):
+        (out_a, out_b), (ba, bb) = augment_pair([img, img], [box, box], np.random.default_rng(seed), cfg, net_w, net_h)
+        np.testing.assert_allclose(ba, bb)  # one geometric warp per pair
+        x1, y1, x2, y2 = ba[0]
+        h = y2 - y1
+        heights.append(h)
+        assert 20 - 1e-3 <= h <= 40 * 6 + 1e-3  # target range, clamped by zoom_max
+        assert abs((x2 - x1) / h - 25 / 60) < 1e-4  # aspect preserved
+        # the chosen person is fully visible (it fits at every drawn size) ...
+        assert x1 >= -1e-3 and y1 >= -1e-3 and x2 <= net_w + 1e-3 and y2 <= net_h + 1e-3
+        # ... and the bright pixels sit inside its transformed box
+        ys, xs = np.nonzero(out_a[..., 0] > 200)
+        assert len(xs) and xs.min() >= x1 - 1.5 and ys.min() >= y1 - 1.5
+        assert xs.max() + 1 <= x2 + 1.5 and ys.max() + 1 <= y2 + 1.5
+        z = h / 40.0
+        if z <= 1.0:  # zoomed out: the whole shrunken image inside the input, grey elsewhere
+            content = int(((out_a[..., 0] < 60) | (out_a[..., 0] > 200)).sum())
+            assert abs(content / (512 * z * 384 * z) - 1) < 0.05
+        else:  # zoomed in: a crop of the image covers the whole input
+            assert (np.abs(out_a.astype(int) - 127).max(2) < 20).mean() < 0.01  # only the person's edges
+    heights = np.array(heights)
+    assert (heights < 40).sum() >= 10 and (heights > 200).sum() >= 10
+
+
+def test_person_scale_mode_picks_counted_boxes_and_falls_back_without_any():
+    img, box = _person_frame()
+    boxes = np.concatenate([box, [[600, 100, 700, 500]]]).astype(np.float32)  # the second one is ignored
+    counted = np.array([True, False])
+    cfg = AugmentConfig(scale_mode="person", person_height_min=150, person_height_max=300)
+    for seed in range(30):
+        _, (b, _) = augment_pair([img, img], [boxes, boxes], np.random.default_rng(seed), cfg, 512, 384,
+                                 counted=[counted, counted])
+        assert 150 - 1e-3 <= b[0, 3] - b[0, 1] <= 240 + 1e-3  # the counted person got the target height
+        assert b[0, 0] >= -1e-3 and b[0, 2] <= 512 + 1e-3 and b[0, 1] >= -1e-3 and b[0, 3] <= 384 + 1e-3
+    # a person partly outside the image: its visible part is kept in view
+    part = np.array([[-20, 500, 30, 620]], np.float32)
+    for seed in range(10):
+        _, (b, _) = augment_pair([img, img], [part, part], np.random.default_rng(seed), cfg, 512, 384)
+        assert b[0, 2] > 0 and b[0, 1] < 384
+    # no counted box: the "range" behaviour (here: no zoom at all, the plain letterbox)
+    _, (b, _) = augment_pair([img, img], [box, box], np.random.default_rng(0), cfg, 512, 384,
+                             counted=[np.array([False]), np.array([False])])
+    np.testing.assert_allclose(b[0], box[0] * 2 / 3, atol=1e-3)
+
+
+def test_grey_applies_to_both_frames_and_blur_changes_the_image():
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(0, 256, (96, 128, 3)).astype(np.uint8) for _ in range(2)]
+    boxes = [np.array([[10, 10, 30, 50]], np.float32)] * 2
+    (a, b), _ = augment_pair(imgs, boxes, np.random.default_rng(1), AugmentConfig(gray=1.0, hsv=0.3), 128, 96)
+    for out in (a, b):
+        assert (out[..., 0] == out[..., 1]).all() and (out[..., 1] == out[..., 2]).all()
+    (a, b), _ = augment_pair(imgs, boxes, np.random.default_rng(1), AugmentConfig(), 128, 96)
+    assert (a[..., 0] != a[..., 1]).any()  # off by default
+    greys = [augment_pair(imgs, boxes, np.random.default_rng(s), AugmentConfig(gray=0.5), 128, 96)[0] for s in range(40)]
+    decisions = {(bool((x[..., 0] == x[..., 2]).all()), bool((y[..., 0] == y[..., 2]).all())) for x, y in greys}
+    assert decisions == {(True, True), (False, False)}  # one decision per pair
+    (sharp, _), _ = augment_pair(imgs, boxes, np.random.default_rng(1), AugmentConfig(), 128, 96)
+    (blurred, _), _ = augment_pair(imgs, boxes, np.random.default_rng(1), AugmentConfig(blur=1.0), 128, 96)
+    def detail(x):
+        return np.abs(cv2.Laplacian(x.astype(np.float32), cv2.CV_32F)).mean()
+    assert detail(blurred) < 0.7 * detail(sharp)
+
+
+def test_pairs_per_sequence_cap_is_balanced_deterministic_and_varies_by_epoch():
+    frames = [list(range(1, 501)), list(range(1000, 1011)), [5, 9], [3]]
+    pairs = sample_pairs(frames, 2, 5, seed=3, epoch=0, max_per_sequence=20)
+    counts = np.bincount([p.seq for p in pairs], minlength=4)
+    assert counts.tolist() == [20, 9, 1, 0]  # capped; short sequences give all their usable anchors
+    for p in pairs:
+        assert 2 <= p.frame_b - p.frame_a <= 5 and p.frame_a in frames[p.seq] and p.frame_b in frames[p.seq]
+    assert len({(p.seq, p.frame_a) for p in pairs}) == len(pairs)  # anchors without replacement
+    assert pairs == sample_pairs(frames, 2, 5, seed=3, epoch=0, max_per_sequence=20)
+    anchors = [{p.frame_a for p in sample_pairs(frames, 2, 5, 3, e, max_per_sequence=20) if p.seq == 0} for e in range(5)]
+    assert anchors[0] != anchors[1] and len(set().union(*anchors)) > 60
+    assert sample_pairs(frames, 2, 5, 3, 0, max_per_sequence=0) == sample_pairs(frames, 2, 5, 3, 0)
+    shards = [list(PairSampler(frames, 2, 5, 3, batch_size=2, rank=r, world_size=2, max_pairs_per_sequence=20))
+              for r in range(2)]
+    assert len(shards[0]) == len(shards[1]) == 14 and not set(shards[0]) & set(shards[1])
+    s = PairSampler(frames, 2, 5, 3, batch_size=2, max_pairs_per_sequence=20)
+    s.set_epoch(1)
+    assert list(s) == sample_pairs(frames, 2, 5, 3, 1, max_per_sequence=20)[:30]
+
+
+def _write_gt(path, n):
+    path.write_text("".join(f"{f},1,{f},5,10,20,1,-1,-1,-1\n" for f in range(1, n + 1)))
+
+
+def test_image_folder_sequence_reads_frames_in_sorted_order(tmp_path):
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    names = ["cam_10.png", "cam_02.jpg", "cam_07.bmp", "Cam_99.JPEG"]  # sorted: Cam_99, cam_02, cam_07, cam_10
+    for name, value in zip(names, (40, 80, 120, 160)):
+        cv2.imwrite(str(folder / name), np.full((30, 40, 3), value, np.uint8))
+    (folder / "notes.txt").write_text("not an image")
+    _write_gt(tmp_path / "gt.txt", 4)
+    with pytest.raises(ValueError, match="gt"):
+        MOTSequence(str(folder), fmt="mot15")
+    seq = MOTSequence(str(folder), gt=str(tmp_path / "gt.txt"), fmt="mot15")
+    assert seq.frames == [1, 2, 3, 4] and seq.name == "shots"
+    for f, value in zip(seq.frames, (160, 80, 120, 40)):
+        assert abs(float(seq.image(f).mean()) - value) < 3
+        assert seq.annotation(f).boxes[0, 0] == f
+    assert MOTSequence(str(folder), gt=str(tmp_path / "gt.txt"), frame_range=(2, 3), fmt="mot15").frames == [2, 3]
+    with pytest.raises(ValueError):
+        MOTSequence(str(folder), gt=str(tmp_path / "gt.txt"), frame_range=(1, 5), fmt="mot15")
+
+
+def test_motchallenge_folder_lists_images_sorted_not_by_number_pattern(tmp_path):
+    root = tmp_path / "seq"
+    (root / "img1").mkdir(parents=True)
+    (root / "gt").mkdir()
+    for i, value in enumerate((30, 90, 150)):
+        cv2.imwrite(str(root / "img1" / f"frame_{i:04d}.jpg"), np.full((30, 40, 3), value, np.uint8))
+    _write_gt(root / "gt" / "gt.txt", 3)
+    (root / "seqinfo.ini").write_text("[Sequence]\nname=s\nimDir=img1\nseqLength=3\nimExt=.jpg\n")
+    seq = MOTSequence(str(root), fmt="mot15")
+    assert seq.frames == [1, 2, 3] and seq.name == "s"
+    assert [round(float(seq.image(f).mean()) / 30) for f in seq.frames] == [1, 3, 5]
+
+
+def test_gif_is_a_video_source(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    values = (10, 70, 130, 190, 250)
+    frames = [Image.fromarray(np.full((48, 64, 3), v, np.uint8)) for v in values]
+    frames[0].save(tmp_path / "clip.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    _write_gt(tmp_path / "gt.txt", 5)
+    seq = MOTSequence(str(tmp_path / "clip.gif"), gt=str(tmp_path / "gt.txt"), fmt="mot15")
+    assert seq.frames == [1, 2, 3, 4, 5]
+    for f, v in zip(seq.frames, values):
+        assert seq.image(f).shape == (48, 64, 3) and abs(float(seq.image(f).mean()) - v) < 3
+    sample = "/work/shared/data/footage/intel-sample-videos/preview/store-aisle-detection.gif"
+    if os.path.isfile(sample):  # a real animated GIF, where available
+        cap = cv2.VideoCapture(sample)
+        ok, img = cap.read()
+        cap.release()
+        assert ok and img.shape == (270, 480, 3)

@@ -142,3 +142,55 @@ def test_cli_train_and_config_validation(tmp_path):
     pets = TrainConfig.load(os.path.join(REPO, "config", "train_pets_cpu.yaml"))
     for seq in pets.train_sequences + pets.val_sequences:
         assert seq["frames"][1] <= 397  # frames 398+ are the held-out test split
+
+
+def image_folder_copy(clip, root):
+    """The clip's frames as a plain image folder (no img1/, non-%06d names) with its gt beside it."""
+    os.makedirs(root)
+    for f in range(1, 17):
+        img = cv2.imread(str(clip / "img1" / f"{f:06d}.jpg"))
+        cv2.imwrite(str(root / f"shot-{f:03d}.png"), img)
+    return str(root), str(clip / "gt" / "gt.txt")
+
+
+def test_resume_is_exact_with_person_zoom_photometric_aug_and_sequence_cap(tmp_path):
+    clip = make_clip(tmp_path / "clip")
+    folder, gt = image_folder_copy(clip, tmp_path / "folder")
+    kw = dict(
+        epochs=2, aug_scale_mode="person", aug_person_height_min=8, aug_person_height_max=40, aug_zoom_min=0.5,
+        aug_zoom_max=3.0, aug_flip=True, aug_hsv=0.2, aug_blur=0.5, aug_gray=0.5, max_pairs_per_sequence=5,
+        val_sequences=[],
+        train_sequences=[
+            {"source": str(clip), "frames": [1, 12], "format": "mot17"},
+            {"source": folder, "gt": gt, "frames": [1, 12], "format": "mot17"},
+        ],
+    )
+    full = Trainer(tiny_config(clip, tmp_path / "full", **kw), show_progress=False)
+    aug = full.train_set.augment
+    assert (aug.scale_mode, aug.person_height_max, aug.zoom_min, aug.blur, aug.gray) == ("person", 40, 0.5, 0.5, 0.5)
+    assert full.iters_per_epoch == 5  # 5 pairs from each of the two sequences, batches of 2
+    epoch0 = full.sampler.epoch_pairs()
+    assert [sum(p.seq == s for p in epoch0) for s in (0, 1)] == [5, 5]
+    spec = epoch0[0]
+    a, b = full.train_set[spec], full.train_set[spec]
+    assert all(torch.equal(a[k], b[k]) for k in a)  # an item is a pure function of its PairSpec
+    full.train()
+    part = Trainer(tiny_config(clip, tmp_path / "part", max_steps=3, **kw), show_progress=False)
+    assert part.train()["step"] == 3
+    resumed = Trainer(tiny_config(clip, tmp_path / "part", **kw), resume=True, show_progress=False)
+    resumed.train()
+    assert resumed.step == full.step == 10
+    for (k, x), y in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(x, y), k
+
+
+def test_new_augmentation_fields_are_validated(tmp_path):
+    clip = make_clip(tmp_path / "clip", n=4)
+    cfg = tiny_config(clip, tmp_path / "o")
+    assert (cfg.aug_scale_mode, cfg.aug_person_height_min, cfg.aug_person_height_max) == ("range", 20.0, 320.0)
+    assert (cfg.aug_zoom_min, cfg.aug_zoom_max, cfg.aug_blur, cfg.aug_gray, cfg.max_pairs_per_sequence) == (
+        0.25, 6.0, 0.0, 0.0, 0)
+    for bad in (dict(aug_scale_mode="zoom"), dict(aug_person_height_min=0), dict(aug_zoom_min=2.0, aug_zoom_max=1.0),
+                dict(aug_blur=1.5), dict(aug_gray=-0.1), dict(max_pairs_per_sequence=-1)):
+        with pytest.raises(ValueError):
+            tiny_config(clip, tmp_path / "o", **bad)

@@ -18,7 +18,8 @@ class PairDataset(Dataset):
     suffix ``_a``/``_b`` (``hm``, ``wh``, ``reg``, ``ind``, ``mask``, ``ids``, ``hm_ignore``). ``ind`` and
     ``ids`` are the centre indices and ground-truth track ids the SOT loss uses; the ids are the
     sequence's own track ids offset by ``seq * 1_000_000`` so that they never collide across sequences.
-    The augmentation is seeded by the pair's seed, so an item is a pure function of its PairSpec.
+    The augmentation is seeded by the pair's seed, so an item is a pure function of its PairSpec; the
+    ``"person"`` scale mode picks its person among the counted (non-ignore) boxes of frame A.
     """
 
     def __init__(
@@ -51,7 +52,9 @@ class PairDataset(Dataset):
         rng = np.random.default_rng(spec.seed)
         anns = [seq.annotation(spec.frame_a), seq.annotation(spec.frame_b)]
         images = [seq.image(spec.frame_a), seq.image(spec.frame_b)]
-        imgs, boxes = augment_pair(images, [a.boxes for a in anns], rng, self.augment, self.net_w, self.net_h)
+        imgs, boxes = augment_pair(
+            images, [a.boxes for a in anns], rng, self.augment, self.net_w, self.net_h, counted=[~a.ignore for a in anns]
+        )
         out_w, out_h = self.net_w // self.down_ratio, self.net_h // self.down_ratio
         item: dict[str, torch.Tensor] = {}
         for suffix, img, b, ann in zip(("a", "b"), imgs, boxes, anns):

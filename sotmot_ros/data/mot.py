@@ -1,4 +1,4 @@
-"""MOTChallenge annotation/result files and sequences (image folders or video files).
+"""MOTChallenge annotation/result files and sequences (MOTChallenge folders, image folders or video files).
 
 Annotation formats (``fmt``), all with 1-based frames and ``left, top, width, height`` pixels:
 
@@ -24,6 +24,21 @@ from .video import iter_video_frames
 
 FORMATS = ("mot15", "mot17")
 MOT17_PEDESTRIAN = 1
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+
+def list_images(folder: str, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> list[str]:
+    """The image files of a folder (the given extensions, any case) in sorted name order.
+
+    Frame n of a sequence is the n-th entry. The order is plain string order, so numbered names must be
+    zero-padded to the same width (``000001.jpg``, not ``1.jpg``/``10.jpg``).
+    """
+    extensions = tuple(e.lower() for e in extensions)
+    names = sorted(
+        n for n in os.listdir(folder)
+        if n.lower().endswith(extensions) and os.path.isfile(os.path.join(folder, n))
+    )
+    return [os.path.join(folder, n) for n in names]
 
 
 @dataclass
@@ -95,8 +110,14 @@ def read_seqinfo(path: str) -> dict:
 class MOTSequence:
     """One annotated sequence restricted to ``frame_range`` (inclusive, 1-based).
 
-    ``source`` is a MOTChallenge folder (``img1/``, ``gt/gt.txt``, ``seqinfo.ini``) or a video file; for a
-    video ``gt`` must be given. Frames outside the range are never decoded, so held-out parts of a
+    ``source`` is one of
+
+    - a MOTChallenge folder (``img1/`` or the ``seqinfo.ini`` ``imDir``, ``gt/gt.txt``, ``seqinfo.ini``);
+    - a plain folder of images (no ``img1/``; ``gt`` must be given);
+    - a video file, animated GIFs included (``gt`` must be given).
+
+    In both kinds of folder frame n is the n-th image in sorted name order (:func:`list_images`), so
+    names need not be ``%06d``. Frames outside the range are never decoded, so held-out parts of a
     sequence stay unseen.
 
     Video frames are decoded once, sequentially (seeking is unreliable in many codecs), and kept in RAM
@@ -122,18 +143,37 @@ class MOTSequence:
         self.is_video = os.path.isfile(source)
         if not self.is_video and not os.path.isdir(source):
             raise FileNotFoundError(f"sequence source not found: {source}")
+        self._paths: list[str] = []
         if self.is_video:
             if gt is None:
                 raise ValueError("a video sequence needs a gt file")
         else:
-            gt = gt or os.path.join(source, "gt", "gt.txt")
             seqinfo = seqinfo or os.path.join(source, "seqinfo.ini")
+            info = read_seqinfo(seqinfo)
+            self.im_dir = os.path.join(source, info.get("imdir", "img1"))
+            exts = IMAGE_EXTENSIONS
+            if os.path.isdir(self.im_dir):  # MOTChallenge layout; its imExt narrows the listing
+                gt = gt or os.path.join(source, "gt", "gt.txt")
+                exts = (info["imext"],) if info.get("imext") else IMAGE_EXTENSIONS
+            else:  # a plain folder of images
+                if gt is None:
+                    raise ValueError(f"{source}: a folder of images without img1/ needs a gt file")
+                self.im_dir = source
+            self._paths = list_images(self.im_dir, exts)
+            if not self._paths:
+                raise FileNotFoundError(f"no images ({', '.join(exts)}) in {self.im_dir}")
         self.info = read_seqinfo(seqinfo)
         self.name = self.info.get("name", os.path.splitext(os.path.basename(source.rstrip("/")))[0])
         length = int(self.info["seqlength"]) if "seqlength" in self.info else None
+        if not self.is_video:
+            length = min(length, len(self._paths)) if length else len(self._paths)
         if self.is_video and length is None:
             cap = cv2.VideoCapture(source)
             length = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+            if length <= 0:  # no frame count in the container: count the frames
+                length = 0
+                while cap.grab():
+                    length += 1
             cap.release()
         if frame_range is None:
             if length is None:
@@ -142,15 +182,14 @@ class MOTSequence:
         first, last = int(frame_range[0]), int(frame_range[1])
         if first < 1 or last < first:
             raise ValueError(f"bad frame_range {frame_range}")
+        if not self.is_video and last > len(self._paths):
+            raise ValueError(f"{source}: {len(self._paths)} images, frame_range ends at {last}")
         self.frame_range = (first, last)
         self.annotations = read_mot_file(gt, fmt=fmt, frame_range=self.frame_range, min_visibility=min_visibility)
         self.cache = cache
         self._frames: dict[int, np.ndarray] = {}
         if self.is_video:
             self._decode_video()
-        else:
-            self.im_dir = os.path.join(source, self.info.get("imdir", "img1"))
-            self.im_ext = self.info.get("imext", ".jpg")
 
     @property
     def frames(self) -> list[int]:
@@ -173,7 +212,7 @@ class MOTSequence:
         if self.is_video:
             img = self._frames[frame]
             return cv2.imdecode(img, cv2.IMREAD_COLOR) if self.cache == "jpeg" else img
-        path = os.path.join(self.im_dir, f"{frame:06d}{self.im_ext}")
+        path = self._paths[frame - 1]
         img = cv2.imread(path, cv2.IMREAD_COLOR)
         if img is None:
             raise FileNotFoundError(path)

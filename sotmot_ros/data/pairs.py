@@ -28,21 +28,34 @@ def sample_pairs(
     seed: int,
     epoch: int = 0,
     shuffle: bool = True,
+    max_per_sequence: int = 0,
 ) -> list[PairSpec]:
     """One pair per usable anchor frame of every sequence, with a gap drawn uniformly in [min_gap, max_gap].
 
     ``seq_frames[s]`` lists the frames of sequence ``s`` that may be used (sorted or not). Partners are
-    drawn only among those frames and never from another sequence.
+    drawn only among those frames and never from another sequence. ``max_per_sequence`` = K > 0 caps each
+    sequence at K pairs: their anchors are drawn without replacement among the sequence's usable anchors
+    (those with a partner in the gap range) by the (seed, epoch) generator, so long clips do not dominate
+    an epoch and successive epochs use different frames. 0 (no cap) draws exactly as before the cap existed.
     """
     if min_gap < 1 or max_gap < min_gap:
         raise ValueError(f"need 1 <= min_gap <= max_gap, got {min_gap}, {max_gap}")
+    if max_per_sequence < 0:
+        raise ValueError(f"max_per_sequence must be >= 0, got {max_per_sequence}")
     rng = np.random.default_rng([seed, epoch])
     pairs: list[PairSpec] = []
     for s, frames in enumerate(seq_frames):
         frames = np.asarray(sorted(frames), dtype=np.int64)
-        for a in frames:
-            gap = np.asarray(frames - a)
-            ok = frames[(gap >= min_gap) & (gap <= max_gap)]
+        # partners of anchor i: frames[lo[i]:hi[i]] (frames are sorted, so the gap window is contiguous)
+        lo = np.searchsorted(frames, frames + min_gap, side="left")
+        hi = np.searchsorted(frames, frames + max_gap, side="right")
+        anchors = np.arange(len(frames))
+        if max_per_sequence:
+            anchors = anchors[hi > lo]
+            if len(anchors) > max_per_sequence:
+                anchors = np.sort(rng.choice(anchors, size=max_per_sequence, replace=False))
+        for i in anchors:
+            a, ok = frames[i], frames[lo[i] : hi[i]]
             if len(ok) == 0:
                 continue
             b = int(ok[rng.integers(len(ok))])
@@ -58,7 +71,8 @@ class PairSampler(Sampler):
 
     The list is truncated to a multiple of ``world_size * batch_size`` so that all ranks run the same
     number of full batches (DDP needs equal step counts). ``start_batch`` skips batches already done
-    (resume in the middle of an epoch); ``max_pairs`` caps the epoch length.
+    (resume in the middle of an epoch); ``max_pairs`` caps the epoch length and ``max_pairs_per_sequence``
+    the pairs each sequence contributes (see :func:`sample_pairs`).
     """
 
     def __init__(
@@ -73,12 +87,14 @@ class PairSampler(Sampler):
         shuffle: bool = True,
         max_pairs: int = 0,
         drop_last: bool = True,
+        max_pairs_per_sequence: int = 0,
     ):
         self.seq_frames = seq_frames
         self.min_gap, self.max_gap = min_gap, max_gap
         self.seed, self.batch_size = seed, batch_size
         self.rank, self.world_size = rank, world_size
         self.shuffle, self.max_pairs, self.drop_last = shuffle, max_pairs, drop_last
+        self.max_pairs_per_sequence = max_pairs_per_sequence
         self.epoch = 0
         self.start_batch = 0
 
@@ -87,7 +103,9 @@ class PairSampler(Sampler):
 
     def epoch_pairs(self) -> list[PairSpec]:
         """This rank's pairs of the current epoch (before skipping ``start_batch``)."""
-        pairs = sample_pairs(self.seq_frames, self.min_gap, self.max_gap, self.seed, self.epoch, self.shuffle)
+        pairs = sample_pairs(
+            self.seq_frames, self.min_gap, self.max_gap, self.seed, self.epoch, self.shuffle, self.max_pairs_per_sequence
+        )
         if self.max_pairs:
             pairs = pairs[: self.max_pairs]
         chunk = self.world_size * (self.batch_size if self.drop_last else 1)

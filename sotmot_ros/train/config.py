@@ -41,6 +41,18 @@ class TrainConfig:
     aug_translate: float = 0.1
     aug_flip: bool = True
     aug_hsv: float = 0.3
+    # zoom choice: "range" = aug_scale/aug_translate about the input centre; "person" = a random counted
+    # person of frame A is zoomed to a height drawn log-uniformly in [aug_person_height_min,
+    # aug_person_height_max] network-input pixels, zoom (relative to the letterbox) clamped to
+    # [aug_zoom_min, aug_zoom_max], crop/placement random with that person visible (aug_translate unused)
+    aug_scale_mode: str = "range"  # range | person
+    aug_person_height_min: float = 20.0
+    aug_person_height_max: float = 320.0
+    aug_zoom_min: float = 0.25
+    aug_zoom_max: float = 6.0
+    aug_blur: float = 0.0  # per-frame probability of a Gaussian blur, sigma in [0.5, 2.0]
+    aug_gray: float = 0.0  # per-pair probability of turning both frames grey
+    max_pairs_per_sequence: int = 0  # cap on each sequence's pairs per epoch (anchors re-drawn every epoch); 0 = none
     num_workers: int = 0
     # optimisation
     batch_size: int = 4  # pairs per step (per rank under DDP)
@@ -88,6 +100,17 @@ class TrainConfig:
             raise ValueError(f"sot_loss must be 'mse' or 'ce', got {self.sot_loss!r}")
         if self.frame_cache not in ("jpeg", "raw"):
             raise ValueError(f"frame_cache must be 'jpeg' or 'raw', got {self.frame_cache!r}")
+        if self.aug_scale_mode not in ("range", "person"):
+            raise ValueError(f"aug_scale_mode must be 'range' or 'person', got {self.aug_scale_mode!r}")
+        if not 0 < self.aug_person_height_min <= self.aug_person_height_max:
+            raise ValueError("need 0 < aug_person_height_min <= aug_person_height_max")
+        if not 0 < self.aug_zoom_min <= self.aug_zoom_max:
+            raise ValueError("need 0 < aug_zoom_min <= aug_zoom_max")
+        for name in ("aug_blur", "aug_gray"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} is a probability in [0, 1]")
+        if self.max_pairs_per_sequence < 0:
+            raise ValueError("max_pairs_per_sequence must be >= 0")
         if not 1 <= self.min_gap <= self.max_gap:
             raise ValueError("need 1 <= min_gap <= max_gap")
         for name in ("batch_size", "epochs", "log_every", "val_every"):

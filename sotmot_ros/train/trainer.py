@@ -102,6 +102,16 @@ def build_sequences(entries: list[dict], cache: str) -> list[MOTSequence]:
     return seqs
 
 
+def augment_config(cfg: TrainConfig) -> AugmentConfig:
+    """The training augmentation of a config (its ``aug_*`` fields)."""
+    return AugmentConfig(
+        scale=cfg.aug_scale, translate=cfg.aug_translate, flip=cfg.aug_flip, hsv=cfg.aug_hsv,
+        scale_mode=cfg.aug_scale_mode, person_height_min=cfg.aug_person_height_min,
+        person_height_max=cfg.aug_person_height_max, zoom_min=cfg.aug_zoom_min, zoom_max=cfg.aug_zoom_max,
+        blur=cfg.aug_blur, gray=cfg.aug_gray,
+    )
+
+
 def lr_factor(cfg: TrainConfig, step: int, iters_per_epoch: int) -> float:
     """LR multiplier at an iteration: linear warm-up, then step decay at epochs or cosine to 0."""
     warm = 1.0
@@ -142,7 +152,7 @@ class Trainer:
 
         if not cfg.train_sequences:
             raise ValueError("train_sequences is empty")
-        aug = AugmentConfig(cfg.aug_scale, cfg.aug_translate, cfg.aug_flip, cfg.aug_hsv)
+        aug = augment_config(cfg)
         common = dict(num_classes=cfg.num_classes, max_objs=cfg.max_objs)
         self.train_set = PairDataset(
             build_sequences(cfg.train_sequences, cfg.frame_cache), cfg.input_width, cfg.input_height, aug, **common
@@ -155,6 +165,7 @@ class Trainer:
         self.sampler = PairSampler(
             self.train_set.seq_frames(), cfg.min_gap, cfg.max_gap, cfg.seed, cfg.batch_size,
             rank=self.dist.rank, world_size=self.dist.world_size, max_pairs=cfg.pairs_per_epoch,
+            max_pairs_per_sequence=cfg.max_pairs_per_sequence,
         )
         self.iters_per_epoch = self.sampler.batches_per_epoch()
         if self.iters_per_epoch < 1:
