@@ -17,7 +17,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .data.mot import FrameAnnotations, read_mot_file
-from .tracking.association import iou_matrix
+from .boxes import iou_matrix
 
 IOU_THRESHOLD = 0.5
 

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from sotmot_ros.tracking import Tracker, TrackerConfig
-from sotmot_ros.tracking.association import iou_matrix, sot_responses, sot_responses_torch, assign
+from sotmot_ros.boxes import iou_matrix
+from sotmot_ros.tracking.association import sot_responses, sot_responses_torch, assign
 from sotmot_ros.sot import ridge_fit, ridge_score
 from sotmot_ros.types import Detections, TrackState
 

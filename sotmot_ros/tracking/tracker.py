@@ -29,6 +29,7 @@ import time
 
 import numpy as np
 
+from ..boxes import iou_matrix
 from ..types import Detections, TrackOutput, TrackState
 from . import association as assoc
 from .config import TrackerConfig
@@ -236,7 +237,7 @@ class Tracker:
 
         # Stage 1: high detections vs every track.
         if len(high):
-            iou = assoc.iou_matrix(track_boxes, dets.boxes[high])
+            iou = iou_matrix(track_boxes, dets.boxes[high])
             use_sot = cfg.association == "sot" and dets.features.shape[1] > 0
             resp = None
             if use_sot:
@@ -286,7 +287,7 @@ class Tracker:
         di = np.nonzero(det_mask)[0]
         if len(ti) == 0 or len(di) == 0:
             return np.zeros((0, 2), np.int64)
-        iou = assoc.iou_matrix(track_boxes[ti], det_boxes[di])
+        iou = iou_matrix(track_boxes[ti], det_boxes[di])
         cost = np.where(iou >= min_iou, 1.0 - iou, assoc.INFEASIBLE)
         matches, _, _ = assoc.assign(cost, 1.0 - min_iou)
         return np.stack([ti[matches[:, 0]], di[matches[:, 1]]], 1) if len(matches) else np.zeros((0, 2), np.int64)

@@ -1,0 +1,42 @@
+"""Box conventions in one place: ``ltrb`` = (left, top, right, bottom) pixels, continuous coordinates.
+
+Every module (tracker, evaluation, pseudo-labelling, training targets) takes ltrb boxes; MOTChallenge
+files store ``left, top, width, height`` and are converted at their readers/writers only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of ltrb boxes a (N, 4) against b (M, 4) -> (N, M)."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Indices of the boxes kept by greedy non-maximum suppression, best score first (torchvision)."""
+    import torch
+    from torchvision.ops import nms as tv_nms
+
+    if len(boxes) == 0:
+        return np.zeros(0, np.int64)
+    keep = tv_nms(torch.as_tensor(np.asarray(boxes, np.float32)), torch.as_tensor(np.asarray(scores, np.float32)),
+                  float(iou_threshold))
+    return keep.numpy()
+
+
+def box_heights(boxes: np.ndarray) -> np.ndarray:
+    """Heights of ltrb boxes (N,)."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return boxes[:, 3] - boxes[:, 1]

@@ -1,0 +1,178 @@
+"""Linking fused teacher boxes through time into tracklets, and deciding what becomes a label.
+
+Why tracklets: the SOT loss needs the same person in two frames of a pair, so labels need identities;
+and time separates people from flickers better than any single-frame score.
+
+Linking is deliberately conservative (a wrong identity teaches the SOT branch to confuse two people,
+a missing link only costs a training pair): each frame, the tracklets' constant-velocity predictions are
+matched to the boxes by IoU (Hungarian, IoU >= ``link_iou``); a match whose runner-up (another box for
+the same tracklet, or another tracklet for the same box) comes within ``ambiguity_margin`` IoU of it is
+refused and the tracklet ends there: the box starts a new one. A tracklet may miss up to ``max_gap``
+frames; the gap is filled by linear interpolation.
+
+What becomes a label, per tracklet:
+- *confirmed* (at least ``min_length`` observed frames and one box scoring >= ``target_score``): every
+  box, the weak and the interpolated ones too, is a target with the tracklet's identity;
+- otherwise, a *flicker* (shorter than ``min_length`` and never >= ``target_score``) is dropped: it is
+  most likely background;
+- anything else (a confident box that time does not confirm, or a long run of weak boxes) is uncertain
+  and becomes an ignore region: the losses neither reward nor punish detections there; except an
+  uncertain box that holds the centres of two or more targets of its frame: that is a box around a
+  group (teachers fire such boxes on crowds), and as an ignore region it would hide the background
+  between the people from the heatmap loss, so it is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ..boxes import iou_matrix
+from .fusion import FusedBoxes
+
+
+@dataclass
+class LinkConfig:
+    """Thresholds of linking and labelling (scores are fused teacher scores in [0, 1])."""
+
+    target_score: float = 0.5
+    ignore_score: float = 0.15
+    link_iou: float = 0.4
+    ambiguity_margin: float = 0.15
+    max_gap: int = 5
+    min_length: int = 3
+
+    def __post_init__(self):
+        if not 0.0 <= self.ignore_score <= self.target_score <= 1.0:
+            raise ValueError(f"need 0 <= ignore_score ({self.ignore_score}) <= target_score ({self.target_score}) <= 1")
+        if not 0.0 < self.link_iou <= 1.0 or self.ambiguity_margin < 0:
+            raise ValueError("need 0 < link_iou <= 1 and ambiguity_margin >= 0")
+        if self.max_gap < 0 or self.min_length < 1:
+            raise ValueError("need max_gap >= 0 and min_length >= 1")
+
+
+@dataclass
+class Tracklet:
+    """Observed boxes of one person: ``frames`` ascending, ``boxes`` (ltrb), ``scores``."""
+
+    frames: list[int] = field(default_factory=list)
+    boxes: list[np.ndarray] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    closed: bool = False
+
+    def add(self, frame: int, box: np.ndarray, score: float) -> None:
+        self.frames.append(int(frame))
+        self.boxes.append(np.asarray(box, np.float64))
+        self.scores.append(float(score))
+
+    def predict(self, frame: int) -> np.ndarray:
+        """Constant-velocity box at ``frame`` from the last two observations."""
+        if len(self.frames) < 2:
+            return self.boxes[-1]
+        dt = self.frames[-1] - self.frames[-2]
+        velocity = (self.boxes[-1] - self.boxes[-2]) / max(dt, 1)
+        return self.boxes[-1] + velocity * (frame - self.frames[-1])
+
+
+@dataclass
+class LabelRow:
+    """One label: ``flag`` 1 = target (with ``track_id``), 0 = ignore region (``track_id`` -1)."""
+
+    frame: int
+    track_id: int
+    box: np.ndarray
+    score: float
+    flag: int
+    filled: bool = False
+
+
+def link_tracklets(frames: dict[int, FusedBoxes], cfg: LinkConfig) -> list[Tracklet]:
+    """Link the boxes scoring >= ``cfg.ignore_score`` of consecutive frames into tracklets."""
+    tracklets: list[Tracklet] = []
+    active: list[int] = []
+    for f in sorted(frames):
+        fused = frames[f]
+        keep = fused.scores >= cfg.ignore_score
+        boxes, scores = fused.boxes[keep], fused.scores[keep]
+        active = [t for t in active if not tracklets[t].closed and f - tracklets[t].frames[-1] <= cfg.max_gap + 1]
+        matched_dets: set[int] = set()
+        if active and len(boxes):
+            pred = np.stack([tracklets[t].predict(f) for t in active])
+            iou = iou_matrix(pred, boxes)
+            rows, cols = linear_sum_assignment(-iou)
+            for r, c in zip(rows, cols):
+                if iou[r, c] < cfg.link_iou:
+                    continue
+                runner_up = max(np.delete(iou[r], c).max(initial=0.0), np.delete(iou[:, c], r).max(initial=0.0))
+                if runner_up >= cfg.link_iou and runner_up >= iou[r, c] - cfg.ambiguity_margin:
+                    tracklets[active[r]].closed = True  # ambiguous: end here rather than risk a swap
+                    continue
+                tracklets[active[r]].add(f, boxes[c], scores[c])
+                matched_dets.add(int(c))
+        for c in range(len(boxes)):
+            if c not in matched_dets:
+                t = Tracklet()
+                t.add(f, boxes[c], scores[c])
+                tracklets.append(t)
+                active.append(len(tracklets) - 1)
+    return tracklets
+
+
+def interpolate(tracklet: Tracklet) -> list[tuple[int, np.ndarray, float, bool]]:
+    """``(frame, box, score, filled)`` for every frame from the first to the last observation."""
+    out = []
+    for i, (f, box, score) in enumerate(zip(tracklet.frames, tracklet.boxes, tracklet.scores)):
+        if i:
+            f0, b0, s0 = tracklet.frames[i - 1], tracklet.boxes[i - 1], tracklet.scores[i - 1]
+            for g in range(f0 + 1, f):
+                a = (g - f0) / (f - f0)
+                out.append((g, (1 - a) * b0 + a * box, min(s0, score), True))
+        out.append((f, box, score, False))
+    return out
+
+
+def label_rows(tracklets: list[Tracklet], cfg: LinkConfig) -> tuple[list[LabelRow], dict]:
+    """Decide targets / ignore regions / drops per tracklet (module docstring); rows sorted by frame."""
+    rows: list[LabelRow] = []
+    stats = {"confirmed_tracklets": 0, "uncertain_tracklets": 0, "flickers_dropped": 0, "filled_boxes": 0,
+             "group_boxes_dropped": 0, "confirmed_lengths": []}
+    next_id = 1
+    order = sorted(range(len(tracklets)), key=lambda i: (tracklets[i].frames[0], i))
+    for i in order:
+        t = tracklets[i]
+        confident = max(t.scores) >= cfg.target_score
+        if len(t.frames) >= cfg.min_length and confident:
+            for f, box, score, filled in interpolate(t):
+                rows.append(LabelRow(f, next_id, box, score, 1, filled))
+                stats["filled_boxes"] += int(filled)
+            stats["confirmed_tracklets"] += 1
+            stats["confirmed_lengths"].append(t.frames[-1] - t.frames[0] + 1)
+            next_id += 1
+        elif len(t.frames) < cfg.min_length and not confident:
+            stats["flickers_dropped"] += 1
+        else:
+            rows.extend(LabelRow(f, -1, b, s, 0) for f, b, s in zip(t.frames, t.boxes, t.scores))
+            stats["uncertain_tracklets"] += 1
+    rows = _drop_group_boxes(rows, stats)
+    rows.sort(key=lambda r: (r.frame, -r.flag, r.track_id))
+    return rows, stats
+
+
+def _drop_group_boxes(rows: list[LabelRow], stats: dict) -> list[LabelRow]:
+    """Remove ignore rows that contain the centres of >= 2 targets of the same frame (module docstring)."""
+    centres: dict[int, list[np.ndarray]] = {}
+    for r in rows:
+        if r.flag == 1:
+            centres.setdefault(r.frame, []).append((r.box[:2] + r.box[2:]) / 2)
+    kept = []
+    for r in rows:
+        if r.flag == 0 and r.frame in centres:
+            c = np.asarray(centres[r.frame])
+            inside = (c[:, 0] > r.box[0]) & (c[:, 0] < r.box[2]) & (c[:, 1] > r.box[1]) & (c[:, 1] < r.box[3])
+            if inside.sum() >= 2:
+                stats["group_boxes_dropped"] += 1
+                continue
+        kept.append(r)
+    return kept
