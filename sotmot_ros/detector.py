@@ -93,6 +93,7 @@ class Detector:
         self.score_threshold = float(score_threshold)
         self.max_detections = int(max_detections)
         self.min_box_area = float(min_box_area)
+        self.meta: dict = {}  # the model file's metadata (training run, tuned tracker settings), see from_checkpoint
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike | None = None, device: str = "auto", **kwargs) -> "Detector":

@@ -581,3 +581,49 @@ def test_real_detector_and_tracker_in_process_random_weights():
         node.destroy_node()
     finally:
         rclpy.try_shutdown(context=ctx)
+
+
+def test_model_tuned_tracker_settings_apply_unless_set_by_the_user():
+    """The node uses the model file's tuned tracker settings for every parameter the user did not set."""
+    import rclpy
+    import torch
+    from rclpy.parameter import Parameter
+
+    from sotmot_ros.detector import Detector
+    from sotmot_ros.model.config import ModelConfig
+    from sotmot_ros.model.network import SOTMOTNet
+    from sotmot_ros.ros.node import SUCCESS, SotmotNode
+
+    torch.manual_seed(0)
+    tuned = {"high_score_threshold": 0.45, "low_score_threshold": 0.05, "new_track_score_threshold": 0.5,
+             "sot_lambda": 3.0, "min_iou_stage2": 0.6}
+
+    def factory(path=None, **kw):
+        det = Detector(SOTMOTNet(ModelConfig(input_width=64, input_height=64, head_conv=16, sot_dim=16)), **kw)
+        det.meta = {"tracker": tuned}
+        return det
+
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    try:
+        node = SotmotNode("sotmot_tuned", context=ctx, detector_factory=factory, parameter_overrides=[
+            Parameter("sot_lambda", value=1.5), Parameter("device", value="cpu")])
+        assert node.get_parameter("high_score_threshold").value != 0.45  # library default before configure
+        assert node.trigger_configure() == SUCCESS
+        assert node.get_parameter("high_score_threshold").value == 0.45
+        assert node.get_parameter("sot_lambda").value == 1.5  # set by the user: kept
+        cfg = node.cameras[0].tracker.config
+        assert (cfg.high_score_threshold, cfg.sot_lambda, cfg.min_iou_stage2) == (0.45, 1.5, 0.6)
+        assert node._detector.score_threshold == 0.05  # decode threshold follows the tracker's low threshold
+        # a runtime change of one parameter keeps the model's tuning of the others (also those without a parameter)
+        assert node.set_parameters([Parameter("high_score_threshold", value=0.5)])[0].successful
+        cfg = node.cameras[0].tracker.config
+        assert (cfg.high_score_threshold, cfg.min_iou_stage2, cfg.new_track_score_threshold) == (0.5, 0.6, 0.5)
+        # after cleanup + configure the user's runtime value stays, the model's others come back
+        assert node.trigger_cleanup() == SUCCESS and node.trigger_configure() == SUCCESS
+        assert node.get_parameter("high_score_threshold").value == 0.5
+        assert node.cameras[0].tracker.config.min_iou_stage2 == 0.6
+        node.trigger_cleanup()
+        node.destroy_node()
+    finally:
+        rclpy.try_shutdown(context=ctx)

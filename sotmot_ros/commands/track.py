@@ -7,9 +7,16 @@ import logging
 import time
 from pathlib import Path
 
-from ..tracking.config import ASSOCIATION_MODES, TrackerConfig
+from ..tracking.config import ASSOCIATION_MODES
 
-_DEFAULTS = TrackerConfig()
+# Tracker flags default to None = "not set": the model file's tuned settings (or the library defaults for a
+# model without them) apply unless the user gives a value. flag -> TrackerConfig field.
+TRACKER_FLAGS = {
+    "association": "association", "high_thresh": "high_score_threshold", "low_thresh": "low_score_threshold",
+    "new_track_thresh": "new_track_score_threshold", "sot_lambda": "sot_lambda", "min_hits": "min_hits",
+    "max_lost_seconds": "max_lost_seconds",
+}
+_UNSET = " (default: the model's tuned setting)"
 
 
 def register(subparsers) -> None:
@@ -19,13 +26,14 @@ def register(subparsers) -> None:
     p.add_argument("--checkpoint", default=None, help="model checkpoint (default: the packaged default)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda:N")
     p.add_argument("--half", action="store_true", help="half precision on CUDA")
-    p.add_argument("--association", choices=ASSOCIATION_MODES, default=_DEFAULTS.association)
-    p.add_argument("--high-thresh", type=float, default=_DEFAULTS.high_score_threshold, help="stage-1 detection score")
-    p.add_argument("--low-thresh", type=float, default=_DEFAULTS.low_score_threshold, help="lowest detection score kept")
-    p.add_argument("--new-track-thresh", type=float, default=_DEFAULTS.new_track_score_threshold)
-    p.add_argument("--sot-lambda", type=float, default=_DEFAULTS.sot_lambda)
-    p.add_argument("--min-hits", type=int, default=_DEFAULTS.min_hits)
-    p.add_argument("--max-lost-seconds", type=float, default=_DEFAULTS.max_lost_seconds)
+    p.add_argument("--association", choices=ASSOCIATION_MODES, default=None, help="association mode" + _UNSET)
+    p.add_argument("--high-thresh", type=float, default=None, help="stage-1 detection score" + _UNSET)
+    p.add_argument("--low-thresh", type=float, default=None,
+                   help="lowest detection score kept (also the detector's decode threshold)" + _UNSET)
+    p.add_argument("--new-track-thresh", type=float, default=None, help="score that starts a track" + _UNSET)
+    p.add_argument("--sot-lambda", type=float, default=None, help="ridge lambda of the SOT models" + _UNSET)
+    p.add_argument("--min-hits", type=int, default=None, help="matches that confirm a track" + _UNSET)
+    p.add_argument("--max-lost-seconds", type=float, default=None, help="how long lost tracks are kept" + _UNSET)
     p.add_argument("--first", type=int, default=1, help="first frame (1-based, inclusive)")
     p.add_argument("--last", type=int, default=None, help="last frame (inclusive; default: end)")
     p.add_argument("--fps", type=float, default=None, help="override the source frame rate (timestamps)")
@@ -43,21 +51,20 @@ def run(args: argparse.Namespace) -> int:
     from ..detector import Detector
     from ..render import draw_tracks
     from ..sources import open_source
-    from ..tracking import Tracker
+    from ..tracking import Tracker, config_for_model
     from ..types import TrackState
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    config = TrackerConfig(association=args.association, high_score_threshold=args.high_thresh,
-                           low_score_threshold=args.low_thresh, new_track_score_threshold=args.new_track_thresh,
-                           sot_lambda=args.sot_lambda, min_hits=args.min_hits, max_lost_seconds=args.max_lost_seconds)
     source = open_source(args.source, fps=args.fps)
     checkpoint = args.checkpoint
     if checkpoint is None:
         from ..model.checkpoint import default_checkpoint_path
 
         checkpoint = default_checkpoint_path()
-    detector = Detector.from_checkpoint(checkpoint, device=args.device, half=args.half,
-                                        score_threshold=args.low_thresh)
+    detector = Detector.from_checkpoint(checkpoint, device=args.device, half=args.half)
+    config, origin = config_for_model(detector.meta, {field: getattr(args, flag) for flag, field in TRACKER_FLAGS.items()})
+    logging.getLogger("sotmot.track").info("tracker: %s", origin)
+    detector.score_threshold = config.low_score_threshold  # the tracker's lowest threshold is the decode threshold
     tracker = Tracker(config)
     for target in (args.out, args.render):
         if target:

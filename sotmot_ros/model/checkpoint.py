@@ -32,10 +32,23 @@ def default_checkpoint_path() -> Path:
 
 def save_model(path: str | os.PathLike, model: SOTMOTNet, meta: dict | None = None) -> Path:
     """Write a self-describing model file atomically (a crash never leaves a truncated file behind)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     payload = {"format": FORMAT, "config": model.config.to_dict(), "state_dict": state, "meta": dict(meta or {})}
+    return _write(Path(path), payload)
+
+
+def update_meta(path: str | os.PathLike, **entries) -> Path:
+    """Set entries of a model file's ``meta`` (e.g. the tracker settings tuned for it), weights untouched."""
+    path = Path(path)
+    data = _read(path)
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: only sotmot_ros model files (format {FORMAT!r}) carry metadata")
+    data["meta"] = {**dict(data.get("meta") or {}), **entries}
+    return _write(path, data)
+
+
+def _write(path: Path, payload: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(fd)
     try:

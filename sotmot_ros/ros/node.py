@@ -29,6 +29,7 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.parameter import Parameter
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
@@ -106,6 +107,11 @@ class SotmotNode(LifecycleNode):
         for problem in parameters.declare_all(self):
             self.get_logger().error(problem)
         self._values = parameters.current_values(self)
+        # parameters the user set (params file / command line, later set_parameters): the model's tuned
+        # tracker settings never replace these
+        self._explicit = {n for n in getattr(self, "_parameter_overrides", {}) if n in parameters.SPEC_BY_NAME}
+        self._model_meta: dict = {}
+        self._applying_model = False
         self._detector_factory = detector_factory or _default_detector_factory
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
@@ -150,6 +156,8 @@ class SotmotNode(LifecycleNode):
         changed = {p.name: p.value for p in params if p.name in parameters.SPEC_BY_NAME}
         if not changed:
             return
+        if not self._applying_model:
+            self._explicit.update(changed)
         for name, value in changed.items():
             spec = parameters.SPEC_BY_NAME[name]
             self._values[name] = list(value) if spec.ptype is list else value
@@ -158,12 +166,14 @@ class SotmotNode(LifecycleNode):
             for name, cast in parameters.RUNTIME_DETECTOR_ATTRS.items():
                 if name in changed:
                     setattr(det, name, cast(changed[name]))
+            det.score_threshold = parameters.decode_threshold(self._values)
         if any(parameters.SPEC_BY_NAME[n].target == parameters.TRACKER for n in changed):
-            cfg = parameters.tracker_config(self._values)
+            cfg = parameters.tracker_config(self._values, self._model_meta)
             with self._cond:  # the worker reads tracker.config at each update
                 for cam in self._cameras:
                     if cam.tracker is not None:
                         cam.tracker.config = cfg
+
         self.get_logger().info(f"parameters updated: {changed}")
 
     # ------------------------------------------------------------------ lifecycle
@@ -173,7 +183,7 @@ class SotmotNode(LifecycleNode):
             from ..tracking import Tracker
 
             det_kwargs = parameters.detector_kwargs(self._values)
-            tracker_cfg = parameters.tracker_config(self._values)
+            parameters.tracker_config(self._values)  # fail before loading the model when already invalid
         except Exception as exc:  # noqa: BLE001
             log.error(f"configure failed: invalid parameters: {exc}")
             return FAILURE
@@ -194,6 +204,29 @@ class SotmotNode(LifecycleNode):
         except Exception as exc:  # noqa: BLE001
             log.error(f"configure failed: model warm-up failed on {device}: {type(exc).__name__}: {exc}")
             return FAILURE
+        # the model's tuned tracker settings, for every tracker parameter the user did not set; the
+        # parameters are updated so that `ros2 param get` shows what runs
+        self._model_meta = dict(getattr(detector, "meta", None) or {})
+        from_model = parameters.model_tracker_values(self._model_meta, self._explicit)
+        if from_model:
+            self._applying_model = True
+            try:  # atomically: coupled thresholds (low <= high <= new track) are checked together
+                result = self.set_parameters_atomically([Parameter(k, value=v) for k, v in from_model.items()])
+            finally:
+                self._applying_model = False
+            if not result.successful:
+                log.error(f"configure failed: the model's tuned tracker settings {from_model} do not fit the "
+                          f"parameters you set: {result.reason}")
+                return FAILURE
+        try:
+            tracker_cfg = parameters.tracker_config(self._values, self._model_meta)
+        except ValueError as exc:
+            log.error(f"configure failed: invalid tracker settings: {exc}")
+            return FAILURE
+        log.info("tracker: " + ("settings tuned for this model" if from_model else "library defaults") +
+                 (f"; set by you: {sorted(self._explicit & set(parameters.TRACKER_PARAMS))}" if self._explicit else ""))
+        # the tracker's lowest threshold bounds what the detector returns (its second stage needs those)
+        detector.score_threshold = parameters.decode_threshold(self._values)
         self._detector = detector
         config = getattr(detector, "config", None)
         self._class_names = list(getattr(config, "class_names", None) or ["person"])

@@ -15,7 +15,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.exceptions import ParameterUninitializedException
 from rclpy.parameter import Parameter
 
-from ..tracking.config import ASSOCIATION_MODES, GATE_KINDS, TrackerConfig
+from ..tracking.config import ASSOCIATION_MODES, GATE_KINDS, TrackerConfig, config_for_model
 
 DETECTOR = "detector"
 TRACKER = "tracker"
@@ -136,6 +136,7 @@ SPECS: tuple[ParamSpec, ...] = (
               low=0.05, high=3600.0),
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
+TRACKER_PARAMS = tuple(s.name for s in SPECS if s.target == TRACKER)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -274,14 +275,28 @@ def current_values(node) -> dict:
 # ----------------------------------------------------------------------------- library mapping
 
 
-def tracker_config(values: dict) -> TrackerConfig:
-    """TrackerConfig from the parameter values (raises ValueError with the library's message)."""
-    kwargs = {}
+def tracker_config(values: dict, model_meta: dict | None = None) -> TrackerConfig:
+    """TrackerConfig from the parameter values over the model's tuned settings (raises ValueError).
+
+    The parameters cover the common knobs; the model file's tuned settings (``config_for_model``) fill in
+    the rest, so a runtime change of one parameter never drops the model's tuning of the others.
+    """
+    overrides = {}
     for spec in SPECS:
         if spec.target == TRACKER and spec.name in values:
             v = values[spec.name]
-            kwargs[spec.config_key or spec.name] = float(v) if spec.ptype is float else v
-    return TrackerConfig(**kwargs)
+            overrides[spec.config_key or spec.name] = float(v) if spec.ptype is float else v
+    return config_for_model(model_meta, overrides)[0]
+
+
+def model_tracker_values(model_meta: dict | None, explicit: set[str]) -> dict:
+    """Tracker parameter values the model's tuned settings give, for the parameters the user did not set."""
+    tuned = config_for_model(model_meta)[0].to_dict() if (model_meta or {}).get("tracker") else {}
+    return {
+        spec.name: tuned[spec.config_key or spec.name]
+        for spec in SPECS
+        if spec.target == TRACKER and spec.name not in explicit and (spec.config_key or spec.name) in tuned
+    }
 
 
 def detector_kwargs(values: dict) -> dict:
@@ -301,6 +316,12 @@ def detector_kwargs(values: dict) -> dict:
 
 
 RUNTIME_DETECTOR_ATTRS = {"score_threshold": float, "max_detections": int, "min_box_area": float}
+
+
+def decode_threshold(values: dict) -> float:
+    """The detector's score threshold: ``score_threshold``, never above the tracker's ``low_score_threshold``
+    (the tracker's second stage needs the detections down to its low threshold)."""
+    return min(float(values["score_threshold"]), float(values["low_score_threshold"]))
 
 
 _CAMERA_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")

@@ -1,6 +1,6 @@
 """Online multi-object tracking: Kalman motion model, SOT/IoU association, track lifecycle."""
 
-from .config import TrackerConfig
+from .config import TrackerConfig, config_for_model
 from .tracker import Tracker
 
-__all__ = ["Tracker", "TrackerConfig"]
+__all__ = ["Tracker", "TrackerConfig", "config_for_model"]

@@ -136,3 +136,30 @@ class TrackerConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+# The key of a model file's ``meta`` that holds the tracker settings tuned for that model.
+MODEL_META_KEY = "tracker"
+
+
+def config_for_model(meta: dict | None, overrides: dict | None = None) -> tuple[TrackerConfig, str]:
+    """The tracker settings to use with a model: library defaults <- the model's tuned settings <- ``overrides``.
+
+    A model file carries the settings chosen for it on validation scenes under ``meta["tracker"]``
+    (written by ``bench/tune_tracker.py --write``); a file without them (another training run, a FairMOT
+    file) gets the library defaults, never some other model's tuning. ``overrides`` are the values the
+    user set explicitly (CLI flags, ROS parameters, keyword arguments) and always win. Returns the config
+    and a short description of where its settings came from (for logs). Unknown keys are errors.
+    """
+    tuned = dict((meta or {}).get(MODEL_META_KEY) or {})
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    known = {f.name for f in fields(TrackerConfig)}
+    for what, values in (("the model's tracker settings", tuned), ("tracker overrides", overrides)):
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown keys in {what}: {unknown}")
+    config = TrackerConfig(**{**TrackerConfig().to_dict(), **tuned, **overrides})
+    origin = "settings tuned for this model" if tuned else "library defaults (the model file carries no tuned settings)"
+    if overrides:
+        origin += f", overridden: {sorted(overrides)}"
+    return config, origin
