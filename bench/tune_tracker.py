@@ -37,6 +37,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from cache_detections import DEFAULT_GT, DetectionCache, load_cache, write_json_report  # noqa: E402
 from compare_trackers import DEFAULT_CACHE, evaluate_rows, run_sotmot  # noqa: E402
 
@@ -48,15 +49,16 @@ LAMBDAS = (0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 # model's calibration, so they come first); stage B: association, seeded by the best of stage A.
 GRID_A = {
     "high_score_threshold": (0.2, 0.3, 0.4, 0.5),
-    "new_track_score_threshold": (0.2, 0.3, 0.4, 0.5, 0.6),
+    "new_track_score_threshold": (0.3, 0.4, 0.5, 0.6),
     "low_score_threshold": (0.1, 0.2),
     "min_hits": (1, 2, 3),
-    "max_lost_seconds": (1.0, 1.5, 3.0),
+    "max_lost_seconds": (1.0, 2.0),
 }
 GRID_B = {
-    "sot_lambda": (0.05, 0.1, 0.5, 1.0, 2.0),
+    "sot_lambda": (0.5, 1.0, 2.0, 5.0),
+    "sot_normalize": (False, True),
     "weight_sot": (0.5, 0.7, 0.9),
-    "min_sot_response": (0.1, 0.2, 0.3),
+    "min_sot_response": (0.1, 0.3),
     "min_similarity_stage1": (0.1, 0.2, 0.3),
 }
 RANK_KEYS = ("IDF1", "MOTA", "HOTA")
@@ -80,14 +82,24 @@ def changed_fields(config: TrackerConfig, base: TrackerConfig = DEFAULTS) -> dic
     return {k: v for k, v in config.to_dict().items() if b[k] != v}
 
 
-def score_config(cache: DetectionCache, gt_path: str, overrides: dict, fmt: str = "mot15") -> dict:
-    """Run and evaluate one configuration; returns overrides, the changed fields and the metrics."""
+def score_config(cache, gt_path, overrides: dict, fmt: str = "mot15") -> dict:
+    """Run and evaluate one configuration; returns overrides, the changed fields and the metrics.
+
+    ``cache``/``gt_path`` may also be lists (several sequences): ratios are then the mean over the
+    sequences (each scene counts the same), counts the sum.
+    """
+    caches = cache if isinstance(cache, (list, tuple)) else [cache]
+    gts = gt_path if isinstance(gt_path, (list, tuple)) else [gt_path]
     cfg = make_config(overrides)
-    run = run_sotmot(cache, cfg)
-    m = evaluate_rows(run.rows, gt_path, cache.frame_range, fmt)
-    return {"overrides": dict(overrides), "changed": changed_fields(cfg),
-            **{k: m[k] for k in ("MOTA", "IDF1", "HOTA", "DetA", "AssA", "IDs", "FP", "FN")},
-            "num_ids": m["num_ids"], "assoc_us": float(np.median(run.assoc_s)) * 1e6 if run.assoc_s else float("nan")}
+    per_seq, assoc = [], []
+    for c, g in zip(caches, gts):
+        run = run_sotmot(c, cfg)
+        per_seq.append(evaluate_rows(run.rows, g, c.frame_range, fmt))
+        assoc.extend(run.assoc_s)
+    metrics = {k: float(np.mean([m[k] for m in per_seq])) for k in ("MOTA", "IDF1", "HOTA", "DetA", "AssA")}
+    metrics.update({k: int(sum(m[k] for m in per_seq)) for k in ("IDs", "FP", "FN", "num_ids")})
+    return {"overrides": dict(overrides), "changed": changed_fields(cfg), **metrics,
+            "assoc_us": float(np.median(assoc)) * 1e6 if assoc else float("nan")}
 
 
 def rank_key(r: dict):
@@ -148,7 +160,7 @@ def tune(cache: DetectionCache, gt_path: str, grid_a: dict = GRID_A, grid_b: dic
     """Both stages, then the lambda sweep at the best configuration; returns
     ``{default, ranked, best, lambda, stage sizes, seconds}``."""
     t0 = time.perf_counter()
-    floor = cache.meta.get("score_threshold")
+    floor = (cache[0] if isinstance(cache, (list, tuple)) else cache).meta.get("score_threshold")
     lows = [v for v in grid_b.get("low_score_threshold", ()) if floor is not None and v < floor]
     if lows:
         print(f"warning: low_score_threshold {lows} below the cache's detector floor {floor}: "
@@ -225,19 +237,46 @@ def main(argv=None) -> int:
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--jobs", type=int, default=1, help="worker processes (the machine is shared: keep it small)")
     p.add_argument("--json", default=None)
+    p.add_argument("--split", default=None,
+                   help="tune on a split of config/people_splits.yaml (e.g. tune) instead of --cache/--gt; "
+                        "needs --checkpoint")
+    p.add_argument("--checkpoint", default=None, help="model file whose detections --split uses")
+    p.add_argument("--write", action="store_true",
+                   help="store the best configuration in the --checkpoint file (meta['tracker']): the settings "
+                        "sotmot track, Detector/Tracker users and the ROS node then use with that model")
     args = p.parse_args(argv)
-    cache = load_cache(args.cache)
-    print(f"cache {args.cache}: frames {cache.frame_range[0]}-{cache.frame_range[1]}, {len(cache.boxes)} detections, "
-          f"fps {cache.fps:g}, checkpoint {cache.meta.get('checkpoint', '?')}")
-    out = tune(cache, args.gt, top_a=args.top_a, fmt=args.fmt, jobs=args.jobs)
+    if args.split:
+        if not args.checkpoint:
+            p.error("--split needs --checkpoint")
+        from evaluate_people import load_split, sequence_cache
+
+        entries = load_split(args.split)
+        cache = [sequence_cache(e, args.checkpoint, os.path.join(REPO, "runs", "bench", "people")) for e in entries]
+        gt_arg = [e["gt"] for e in entries]
+        args.cache = ",".join(e["name"] for e in entries)
+        print(f"split {args.split}: {args.cache} ({sum(len(c) for c in cache)} frames), checkpoint {args.checkpoint}")
+    else:
+        cache, gt_arg = load_cache(args.cache), args.gt
+        print(f"cache {args.cache}: frames {cache.frame_range[0]}-{cache.frame_range[1]}, {len(cache.boxes)} "
+              f"detections, fps {cache.fps:g}, checkpoint {cache.meta.get('checkpoint', '?')}")
+    out = tune(cache, gt_arg, top_a=args.top_a, fmt=args.fmt, jobs=args.jobs)
     print(f"{out['num_configs']} configurations (stage A {out['stage_sizes'][0]}, stage B {out['stage_sizes'][1]}, "
           f"+ lambda sweep) in {out['seconds']:.0f} s; ranked by IDF1, MOTA, HOTA (ratios in %)")
     print(format_ranking(out, args.top))
     print(f"\nsot_lambda alone (all other fields at the best configuration: {_fmt_changed(out['best'])}):")
     print(format_lambda_table(out))
     if args.json:
-        write_json_report(args.json, args.cache, cache, args.gt, defaults=DEFAULTS.to_dict(),
+        first = cache[0] if isinstance(cache, list) else cache
+        write_json_report(args.json, args.cache, first, gt_arg, defaults=DEFAULTS.to_dict(),
                           grid_a=GRID_A, grid_b=GRID_B, **out)
+    if args.write:
+        from sotmot_ros.model.checkpoint import update_meta
+
+        best = make_config(out["ranked"][0]["overrides"])
+        tuned = {k: best.to_dict()[k] for k in sorted(set(GRID_A) | set(GRID_B) | {"weight_iou"})}
+        update_meta(args.checkpoint, tracker=tuned,
+                    tracker_tuned_on=f"bench/tune_tracker.py on {args.split or args.cache}")
+        print(f"wrote the tuned tracker settings into {args.checkpoint}: {tuned}")
     return 0
 
 

@@ -126,11 +126,11 @@ def test_lifetimes_are_seconds_not_frames(step):
     assert tracker.update(Detections.empty(D), 4.0 + 1.6) == []
 
 
-def swap_scene(mode, rng):
+def swap_scene(mode, rng, **config):
     """Two almost coincident boxes whose positions swap every 0.5 s; IDs should follow appearance."""
     feats = unit(rng, 2)
     pos = [(100.0, 200.0), (110.0, 200.0)]
-    tracker = Tracker(TrackerConfig(association=mode))
+    tracker = Tracker(TrackerConfig(association=mode, **config))
     wrong = 0
     for k, t in enumerate(np.arange(0, 3, 0.1)):
         swapped = int(t / 0.5) % 2 == 1
@@ -313,3 +313,22 @@ def test_first_id_continues_a_sequence():
     assert a.next_id == 3 and [o.track_id for o in out] == [3]
     with pytest.raises(ValueError, match="first_id"):
         Tracker(TrackerConfig(), first_id=0)
+
+
+def test_normalised_responses_score_an_identical_detection_one_at_any_lambda():
+    rng = np.random.default_rng(3)
+    feats = unit(rng, 3)
+    for lam in (0.5, 2.0, 8.0):
+        raw = sot_responses(feats, feats, lam)
+        assert np.diag(raw).max() < 1.0 / (1.0 + lam) + 0.1  # raw responses shrink with lambda
+        for normalize, expect_one in ((True, True), (False, False)):
+            tracker = Tracker(TrackerConfig(sot_lambda=lam, sot_normalize=normalize, min_hits=1))
+            boxes = [box_at(100 + 200 * k, 200) for k in range(3)]
+            tracker.update(Detections(boxes, [0.9] * 3, None, feats), 0.0)
+            outs = tracker.update(Detections(boxes, [0.9] * 3, None, feats), 0.1)
+            resp = np.array([o.sot_response for o in sorted(outs, key=lambda o: o.track_id)])
+            assert np.allclose(resp, 1.0, atol=1e-4) == expect_one, (lam, normalize, resp)
+
+
+def test_swapping_similar_boxes_are_separated_with_normalised_responses_too():
+    assert swap_scene("sot", np.random.default_rng(6), sot_normalize=True) == 0

@@ -22,6 +22,10 @@ class TrackerConfig:
         association: 'sot' (SOT response fused with IoU, motion-gated), 'iou' (IoU only, no gate) or
             'motion+iou' (IoU, motion-gated).
         sot_lambda: ridge lambda of the per-track SOT models (> 0).
+        sot_normalize: divide each track's responses by its response to its own template. A ridge model
+            answers 1 / (1 + lambda) to its own (orthogonal) template, so raw responses shrink as lambda
+            grows and the thresholds/fusion weights below mean different things at each lambda;
+            normalised, a detection that looks exactly like the track scores 1.
         weight_sot, weight_iou: fusion weights of stage 1, similarity = (ws*resp + wi*iou) / (ws + wi).
         min_sot_response: a stage-1 pair needs a response >= this or an IoU >= ``min_iou_stage1``.
         min_iou_stage1: see above; also the only test in the IoU modes.
@@ -58,6 +62,7 @@ class TrackerConfig:
 
     association: str = "sot"
     sot_lambda: float = 2.0
+    sot_normalize: bool = False
     weight_sot: float = 0.7
     weight_iou: float = 0.3
     min_sot_response: float = 0.2

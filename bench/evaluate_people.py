@@ -1,0 +1,152 @@
+"""Evaluate a model on the validation scenes of ``config/people_splits.yaml``: detection and tracking.
+
+Per sequence: detections are cached once (``cache_detections``), then
+- detection AP@0.5 against the sequence's labels (real annotations or teacher-fusion pseudo-labels; ignore
+  regions neither reward nor punish), recall at the tracker's high threshold, and the median height of the
+  labelled people vs the median height of the detections that match them (a size blind spot shows here);
+- MOT metrics of the tracker with the model's settings (``config_for_model``) in each association mode,
+  all on the very same detections.
+
+    python bench/evaluate_people.py --checkpoint sotmot_ros/weights/default.pt [--split report]
+        [--modes sot iou motion+iou] [--json out.json] [--set key=value ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+sys.path.insert(0, REPO)
+
+from cache_detections import DetectionCache, _file_digest, cache_detections, load_cache  # noqa: E402
+from compare_trackers import evaluate_rows, run_sotmot  # noqa: E402
+
+from sotmot_ros.boxes import box_heights, iou_matrix  # noqa: E402
+from sotmot_ros.data.mot import read_mot_file  # noqa: E402
+from sotmot_ros.evaluation import detection_ap  # noqa: E402
+from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model  # noqa: E402
+from sotmot_ros.tracking import TrackerConfig, config_for_model  # noqa: E402
+from sotmot_ros.tracking.config import ASSOCIATION_MODES  # noqa: E402
+
+SPLITS = os.path.join(REPO, "config", "people_splits.yaml")
+
+
+def load_split(name: str, path: str = SPLITS) -> list[dict]:
+    with open(path) as fh:
+        splits = yaml.safe_load(fh)
+    if name not in splits:
+        raise SystemExit(f"{path}: no split {name!r} (have {sorted(splits)})")
+    out = []
+    for e in splits[name]:
+        e = dict(e)
+        for key in ("source", "gt"):
+            e[key] = e[key] if os.path.isabs(e[key]) else os.path.normpath(os.path.join(REPO, e[key]))
+            if not os.path.exists(e[key]):
+                raise SystemExit(f"{e['name']}: {key} {e[key]} not found (run scripts/make_people_labels.sh?)")
+        out.append(e)
+    return out
+
+
+def sequence_cache(entry: dict, checkpoint: str, cache_dir: str) -> DetectionCache:
+    """Detections of one sequence, cached per (model file content, sequence, frame range)."""
+    from sotmot_ros.sources import open_source
+
+    first = int(entry.get("first", 1))
+    last = entry.get("last") or open_source(entry["source"]).length
+    path = os.path.join(cache_dir, f"{_file_digest(checkpoint)}_{entry['name']}_{first}-{last}.npz")
+    if os.path.isfile(path):
+        return load_cache(path)
+    cache = cache_detections(entry["source"], checkpoint, first, int(last), device="cpu", score_threshold=0.05,
+                             progress=False)
+    cache.save(path)
+    return cache
+
+
+def detection_metrics(cache: DetectionCache, gt: dict, high: float) -> dict:
+    """AP@0.5, recall at ``high`` and the heights of labelled people vs the detections that find them."""
+    dets = {f: (np.zeros(len(d)), d.boxes, d.scores) for f, _, d in cache}
+    hits = total = 0
+    lab_h, det_h = [], []
+    for frame, _, d in cache:
+        ann = gt.get(frame)
+        if ann is None:
+            continue
+        boxes = ann.boxes[~ann.ignore]
+        total += len(boxes)
+        lab_h.extend(box_heights(boxes))
+        sel = d.scores >= high
+        if len(boxes) and sel.any():
+            iou = iou_matrix(boxes, d.boxes[sel])
+            found = iou.max(1) >= 0.5
+            hits += int(found.sum())
+            det_h.extend(box_heights(d.boxes[sel][iou.argmax(1)[found]]))
+    return {
+        "AP50": detection_ap(gt, dets), f"recall@{high:g}": hits / max(total, 1), "labelled_boxes": total,
+        "median_labelled_height": float(np.median(lab_h)) if lab_h else float("nan"),
+        "median_detected_height": float(np.median(det_h)) if det_h else float("nan"),
+        "labelled_height_p10_p90": [float(np.percentile(lab_h, q)) for q in (10, 90)] if lab_h else [],
+    }
+
+
+def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: dict | None = None,
+             cache_dir: str | None = None) -> dict:
+    _, meta = load_model(checkpoint)
+    config, origin = config_for_model(meta, overrides)
+    cache_dir = cache_dir or os.path.join(REPO, "runs", "bench", "people")
+    results = {"checkpoint": os.path.abspath(checkpoint), "split": split, "tracker": config.to_dict(),
+               "tracker_origin": origin, "sequences": {}}
+    for entry in load_split(split):
+        cache = sequence_cache(entry, checkpoint, cache_dir)
+        gt = read_mot_file(entry["gt"], fmt="mot15", frame_range=cache.frame_range)
+        seq = {"kind": entry["kind"], "frames": list(cache.frame_range),
+               **detection_metrics(cache, gt, config.high_score_threshold), "tracking": {}}
+        for mode in modes:
+            cfg = TrackerConfig(**{**config.to_dict(), "association": mode})
+            m = evaluate_rows(run_sotmot(cache, cfg, timing=False).rows, entry["gt"], cache.frame_range)
+            seq["tracking"][mode] = {k: m[k] for k in ("MOTA", "IDF1", "HOTA", "IDs", "FP", "FN")}
+        results["sequences"][entry["name"]] = seq
+        print(format_sequence(entry["name"], seq), flush=True)
+    return results
+
+
+def format_sequence(name: str, s: dict) -> str:
+    recall = next(v for k, v in s.items() if k.startswith("recall@"))
+    line = (f"{name} ({s['kind']}, frames {s['frames'][0]}-{s['frames'][1]}): AP@0.5 {100 * s['AP50']:.1f}, "
+            f"recall {100 * recall:.1f}, height labelled/detected {s['median_labelled_height']:.0f}/"
+            f"{s['median_detected_height']:.0f} px")
+    for mode, m in s["tracking"].items():
+        line += (f"\n    {mode:<11} MOTA {100 * m['MOTA']:5.1f}  IDF1 {100 * m['IDF1']:5.1f}  HOTA {100 * m['HOTA']:5.1f}"
+                 f"  IDs {m['IDs']:3d}  FP {m['FP']:4d}  FN {m['FN']:4d}")
+    return line
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", default=str(default_checkpoint_path()))
+    p.add_argument("--split", default="report", help="a split of config/people_splits.yaml (report | tune)")
+    p.add_argument("--modes", nargs="+", default=list(ASSOCIATION_MODES), choices=ASSOCIATION_MODES)
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="tracker overrides")
+    p.add_argument("--cache-dir", default=None)
+    p.add_argument("--json", default=None)
+    args = p.parse_args(argv)
+    overrides = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
+    out = evaluate(args.checkpoint, args.split, args.modes, overrides, args.cache_dir)
+    print(f"tracker: {out['tracker_origin']}")
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=2, default=float)
+        print(f"-> {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
