@@ -48,8 +48,7 @@ from cache_detections import DEFAULT_GT, REPO, DetectionCache, load_cache, write
 
 from sotmot_ros.data.mot import write_mot_results  # noqa: E402
 from sotmot_ros.evaluation import evaluate_mot  # noqa: E402
-from sotmot_ros.tracking import Tracker, TrackerConfig  # noqa: E402
-from sotmot_ros.types import TrackState  # noqa: E402
+from sotmot_ros.tracking import Tracker, TrackerConfig, tracks_to_publish  # noqa: E402
 
 OUR_MODES = ("sot", "iou", "motion+iou")
 BOXMOT_TRACKERS = ("bytetrack", "ocsort")
@@ -79,9 +78,8 @@ def run_sotmot(cache: DetectionCache, config: TrackerConfig, timing: bool = True
         if timing:
             out.update_s.append(t1 - t0)
             out.assoc_s.append(tracker.last_association_seconds)
-        for o in outputs:
-            if o.state == TrackState.CONFIRMED and o.matched:
-                out.rows.append((frame, o.track_id, *o.box.tolist(), o.score))
+        for o in tracks_to_publish(outputs):
+            out.rows.append((frame, o.track_id, *o.box.tolist(), o.score))
     return out
 
 

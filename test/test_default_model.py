@@ -7,13 +7,14 @@ with a reason when either is absent (frames 398-795 are held out and never used)
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from sotmot_ros.data.mot import read_mot_file
 from sotmot_ros.detector import Detector
 from sotmot_ros.evaluation import iou_matrix
 from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model
-from sotmot_ros.tracking import TrackerConfig
+from sotmot_ros.tracking import config_for_model
 
 REPO = Path(__file__).resolve().parents[1]
 VIDEO = REPO / "data_cache" / "vtest.avi"
@@ -49,8 +50,9 @@ def test_default_model_ships_with_the_package_and_rebuilds_from_the_file():
 @pytest.mark.skipif(not VIDEO.is_file(), reason=f"demo video absent ({VIDEO}); run scripts/fetch_demo_video.sh")
 @pytest.mark.skipif(not GT.is_file(), reason=f"PETS09-S2L1 annotations absent ({GT}): ../shared not present")
 def test_default_model_detects_people_on_pets_training_frames():
-    threshold = TrackerConfig().high_score_threshold  # what the tracker treats as a confident detection
-    detector = Detector.from_checkpoint(None, device="cpu", score_threshold=threshold)
+    detector = Detector.from_checkpoint(None, device="cpu")
+    # what the tracker (with this model's tuned settings) treats as a confident detection
+    threshold = detector.score_threshold = config_for_model(detector.meta)[0].high_score_threshold
     gt = read_mot_file(str(GT), fmt="mot15", frame_range=(1, 397))
     hits = total = false_pos = 0
     for number, image in _frames(FRAMES).items():
@@ -65,3 +67,44 @@ def test_default_model_detects_people_on_pets_training_frames():
     recall = hits / total
     assert recall >= 0.8, f"recall {recall:.2f} at IoU 0.5 (score >= {threshold}) on frames {FRAMES}"
     assert false_pos <= total  # not a detector that fires everywhere
+
+
+def _zoomed(image, boxes, zoom, centre):
+    """``image`` scaled by ``zoom`` about ``centre`` into a same-size canvas (grey border when zoom < 1);
+    returns the new image and the boxes that stay fully inside it."""
+    h, w = image.shape[:2]
+    cx, cy = centre
+    m = np.array([[zoom, 0.0, w / 2 - zoom * cx], [0.0, zoom, h / 2 - zoom * cy]])
+    out = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_AREA if zoom < 1 else cv2.INTER_LINEAR,
+                         borderValue=(127, 127, 127))
+    b = boxes * zoom + np.array([m[0, 2], m[1, 2], m[0, 2], m[1, 2]])
+    inside = (b[:, 0] >= 0) & (b[:, 1] >= 0) & (b[:, 2] <= w) & (b[:, 3] <= h)
+    return out, b[inside]
+
+
+@pytest.mark.skipif(not VIDEO.is_file(), reason=f"demo video absent ({VIDEO}); run scripts/fetch_demo_video.sh")
+@pytest.mark.skipif(not GT.is_file(), reason=f"PETS09-S2L1 annotations absent ({GT}): ../shared not present")
+@pytest.mark.parametrize("zoom", [0.5, 1.0, 2.0, 3.5])
+def test_default_model_has_no_person_size_blind_spot(zoom):
+    """The same people zoomed out (~35 px tall) and in (~300 px) are still found: no single learned size."""
+    detector = Detector.from_checkpoint(None, device="cpu")
+    threshold = detector.score_threshold = config_for_model(detector.meta)[0].high_score_threshold
+    gt = read_mot_file(str(GT), fmt="mot15", frame_range=(1, 397))
+    hits = total = 0
+    heights = []
+    for number, image in _frames(FRAMES).items():
+        boxes = gt[number].boxes[~gt[number].ignore].astype(np.float64)
+        # zoom about each annotated person in turn (zoom-in crops keep that person whole)
+        for centre in ([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2] for b in boxes[:3]):
+            zoomed, kept = _zoomed(image, boxes, zoom, centre)
+            if not len(kept):
+                continue
+            heights.extend(kept[:, 3] - kept[:, 1])
+            dets = detector(zoomed)
+            total += len(kept)
+            if len(dets):
+                hits += int((iou_matrix(kept, dets.boxes).max(axis=1) >= 0.5).sum())
+    assert total > 0
+    recall = hits / total
+    assert recall >= 0.7, (f"zoom {zoom}: recall {recall:.2f} of {total} people with median height "
+                           f"{np.median(heights):.0f} px (score >= {threshold})")

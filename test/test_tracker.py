@@ -332,3 +332,30 @@ def test_normalised_responses_score_an_identical_detection_one_at_any_lambda():
 
 def test_swapping_similar_boxes_are_separated_with_normalised_responses_too():
     assert swap_scene("sot", np.random.default_rng(6), sot_normalize=True) == 0
+
+
+def test_tracks_to_publish_is_confirmed_and_matched_by_default():
+    from sotmot_ros.tracking import tracks_to_publish
+
+    rng = np.random.default_rng(0)
+    tracker = Tracker(TrackerConfig(min_hits=2, confirm_on_first_update=False))
+    f = unit(rng, 2)
+    tracker.update(Detections([box_at(100, 200), box_at(400, 200)], [0.9, 0.9], None, f), 0.0)
+    outs = tracker.update(Detections([box_at(100, 200), box_at(400, 200)], [0.9, 0.9], None, f), 0.1)
+    assert {o.track_id for o in tracks_to_publish(outs)} == {1, 2}
+    outs = tracker.update(Detections([box_at(100, 200)], [0.9], None, f[:1]), 0.2)  # track 2 missed: lost
+    assert [o.track_id for o in tracks_to_publish(outs)] == [1]
+    assert {o.track_id for o in tracks_to_publish(outs, states=("confirmed", "lost"))} == {1, 2}
+    outs = tracker.update(Detections([box_at(100, 200), box_at(700, 200)], [0.9, 0.9], None, unit(rng, 2)), 0.3)
+    new = [o for o in outs if o.state == TrackState.TENTATIVE]
+    assert new and not set(o.track_id for o in new) & {o.track_id for o in tracks_to_publish(outs)}
+    assert {o.track_id for o in new} <= {o.track_id for o in tracks_to_publish(outs, states=("tentative",))}
+
+
+@pytest.mark.parametrize("mode", ["sot", "iou", "motion+iou"])
+def test_every_association_mode_has_a_strategy(mode):
+    from sotmot_ros.tracking.config import ASSOCIATION_STRATEGIES
+
+    cfg = TrackerConfig(association=mode)
+    assert cfg.strategy is ASSOCIATION_STRATEGIES[mode]
+    assert cfg.strategy.uses_sot == (mode == "sot") and cfg.strategy.motion_gated == (mode != "iou")

@@ -51,8 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from ..detector import Detector
     from ..render import draw_tracks
     from ..sources import open_source
-    from ..tracking import Tracker, config_for_model
-    from ..types import TrackState
+    from ..tracking import Tracker, config_for_model, tracks_to_publish
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     source = open_source(args.source, fps=args.fps)
@@ -77,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     for frame, image, stamp in tqdm(source.frames(args.first, args.last), total=total, unit="frame",
                                     disable=args.no_progress, desc=source.name):
         outputs = tracker.update(detector(image), stamp)
-        shown = [o for o in outputs if o.state == TrackState.CONFIRMED and o.matched]
+        shown = tracks_to_publish(outputs)
         for o in shown:
             ids.add(o.track_id)
             rows.append((frame, o.track_id, *o.box.tolist(), o.score))

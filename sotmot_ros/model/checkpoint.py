@@ -34,7 +34,7 @@ def save_model(path: str | os.PathLike, model: SOTMOTNet, meta: dict | None = No
     """Write a self-describing model file atomically (a crash never leaves a truncated file behind)."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     payload = {"format": FORMAT, "config": model.config.to_dict(), "state_dict": state, "meta": dict(meta or {})}
-    return _write(Path(path), payload)
+    return atomic_save(payload, path)
 
 
 def update_meta(path: str | os.PathLike, **entries) -> Path:
@@ -44,16 +44,19 @@ def update_meta(path: str | os.PathLike, **entries) -> Path:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{path}: only sotmot_ros model files (format {FORMAT!r}) carry metadata")
     data["meta"] = {**dict(data.get("meta") or {}), **entries}
-    return _write(path, data)
+    return atomic_save(data, path)
 
 
-def _write(path: Path, payload: dict) -> Path:
+def atomic_save(obj, path: str | os.PathLike, mode: int = 0o644) -> Path:
+    """``torch.save`` through a temporary file in the same folder, then a rename: an interrupted save never
+    leaves a truncated file; the file gets ``mode`` (mkstemp creates 0600)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(fd)
     try:
-        torch.save(payload, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; model files are meant to be shared/installed
+        torch.save(obj, tmp)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

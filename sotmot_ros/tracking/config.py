@@ -10,7 +10,23 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-ASSOCIATION_MODES = ("sot", "iou", "motion+iou")
+from typing import NamedTuple
+
+
+class AssociationStrategy(NamedTuple):
+    """What a stage-1 association mode uses: SOT responses (fused with IoU) and/or the motion gate."""
+
+    uses_sot: bool
+    motion_gated: bool
+
+
+# The association modes, one row each: a new mode is a new row here, never a string test elsewhere.
+ASSOCIATION_STRATEGIES = {
+    "sot": AssociationStrategy(uses_sot=True, motion_gated=True),
+    "iou": AssociationStrategy(uses_sot=False, motion_gated=False),
+    "motion+iou": AssociationStrategy(uses_sot=False, motion_gated=True),
+}
+ASSOCIATION_MODES = tuple(ASSOCIATION_STRATEGIES)
 GATE_KINDS = ("mahalanobis", "centre", "none")
 
 
@@ -141,6 +157,10 @@ class TrackerConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def strategy(self) -> AssociationStrategy:
+        return ASSOCIATION_STRATEGIES[self.association]
 
 
 # The key of a model file's ``meta`` that holds the tracker settings tuned for that model.

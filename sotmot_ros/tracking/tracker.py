@@ -39,12 +39,23 @@ from .track import Track
 log = logging.getLogger(__name__)
 
 
+def tracks_to_publish(outputs: list[TrackOutput], states=(TrackState.CONFIRMED,)) -> list[TrackOutput]:
+    """The one definition of what callers see of an update (the CLI, bench scripts, renderer and ROS node).
+
+    Default: confirmed tracks matched in this update. ``states`` widens it (e.g. lost tracks' predicted
+    boxes for a viewer, tentative tracks for debugging); a confirmed or tentative track is shown only in
+    the update that matched it.
+    """
+    states = set(states)
+    return [o for o in outputs if o.state in states and (o.matched or o.state == TrackState.LOST)]
+
+
 class Tracker:
     """Online multi-object tracker; see the module docstring for the algorithm.
 
     >>> tracker = Tracker(TrackerConfig(association="sot"))
     >>> outputs = tracker.update(detections, timestamp=12.5)   # doctest: +SKIP
-    >>> shown = [o for o in outputs if o.state == "confirmed" and o.matched]   # doctest: +SKIP
+    >>> shown = tracks_to_publish(outputs)   # doctest: +SKIP
     """
 
     def __init__(self, config: TrackerConfig | None = None, first_id: int = 1, **overrides):
@@ -238,7 +249,7 @@ class Tracker:
         # Stage 1: high detections vs every track.
         if len(high):
             iou = iou_matrix(track_boxes, dets.boxes[high])
-            use_sot = cfg.association == "sot" and dets.features.shape[1] > 0
+            use_sot = cfg.strategy.uses_sot and dets.features.shape[1] > 0
             resp = None
             if use_sot:
                 templates = np.stack([tr.template for tr in tracks])
@@ -252,7 +263,7 @@ class Tracker:
                 feasible = (resp >= cfg.min_sot_response) | (iou >= cfg.min_iou_stage1)
             else:
                 feasible = iou >= cfg.min_iou_stage1
-            if cfg.association != "iou":
+            if cfg.strategy.motion_gated:
                 lost_for = np.array([t - tr.last_update_time if tr.state == TrackState.LOST else 0.0 for tr in tracks])
                 cov = np.stack([tr.cov for tr in tracks])
                 feasible &= assoc.motion_gate(self.kf, mean, cov, dets.boxes[high], cfg.gate,

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..decode import gather_at
 from ..sot import ridge_fit, ridge_score
 
 
@@ -34,16 +35,9 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, ignore: torch.Tensor 
     return -(pos_loss.sum() + neg_loss.sum()) / num_pos.clamp(min=1.0)
 
 
-def gather_feat(maps: torch.Tensor, ind: torch.Tensor) -> torch.Tensor:
-    """(B, C, h, w) maps at flat indices (B, K) -> (B, K, C)."""
-    b, c = maps.shape[:2]
-    flat = maps.reshape(b, c, -1)
-    return flat.gather(2, ind.unsqueeze(1).expand(b, c, ind.shape[1])).transpose(1, 2)
-
-
 def reg_l1_loss(maps: torch.Tensor, ind: torch.Tensor, mask: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """L1 between predictions at the centre indices and targets, averaged over valid entries."""
-    pred = gather_feat(maps.float(), ind)
+    pred = gather_at(maps.float(), ind)
     m = mask.unsqueeze(-1).expand_as(pred).float()
     return F.l1_loss(pred * m, target * m, reduction="sum") / (m.sum() + 1e-4)
 
@@ -90,8 +84,8 @@ def sot_loss(
     form: str = "mse",
 ) -> torch.Tensor:
     """Symmetric SOT loss of a batch of pairs: fit on A/test on B and fit on B/test on A, averaged."""
-    fa = F.normalize(gather_feat(id_a, t_a["ind"]).float(), dim=-1)
-    fb = F.normalize(gather_feat(id_b, t_b["ind"]).float(), dim=-1)
+    fa = F.normalize(gather_at(id_a, t_a["ind"]).float(), dim=-1)
+    fb = F.normalize(gather_at(id_b, t_b["ind"]).float(), dim=-1)
     ma, mb = t_a["mask"] > 0, t_b["mask"] > 0
     ab = sot_pair_loss(fa, ma, t_a["ids"], fb, mb, t_b["ids"], lam, form)
     ba = sot_pair_loss(fb, mb, t_b["ids"], fa, ma, t_a["ids"], lam, form)

@@ -22,7 +22,6 @@ import csv
 import math
 import os
 import random
-import tempfile
 import time
 
 import numpy as np
@@ -35,6 +34,7 @@ from ..data.augment import AugmentConfig
 from ..data.dataset import PairDataset
 from ..data.mot import MOTSequence
 from ..data.pairs import PairSampler
+from ..model.checkpoint import atomic_save
 from ..model.config import ModelConfig
 from ..model.network import SOTMOTNet
 from . import distributed
@@ -63,18 +63,6 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def atomic_save(obj, path: str) -> None:
-    """torch.save through a temporary file, so an interrupted save never leaves a broken file."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=os.path.basename(path), suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def save_model_file(path: str, model: SOTMOTNet, meta: dict) -> None:
