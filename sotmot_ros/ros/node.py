@@ -35,7 +35,7 @@ from rclpy.time import Time
 from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
-from . import messages, parameters
+from . import compat, messages, parameters
 from .diagnostics import NodeDiagnostics
 from .image_conversion import ImageDecodeError, bgr_to_image_msg, decode_any
 
@@ -107,8 +107,9 @@ class SotmotNode(LifecycleNode):
             self.get_logger().error(problem)
         self._values = parameters.current_values(self)
         self._detector_factory = detector_factory or _default_detector_factory
-        self.add_on_set_parameters_callback(self._validate_parameters)
-        self.add_post_set_parameters_callback(self._apply_parameters)
+        how = compat.add_parameter_callbacks(self, self._validate_parameters, self._apply_parameters)
+        if how != compat.POST_SET:
+            self.get_logger().info(f"parameter changes: validated and applied in the {how}")
 
         topics = self._values["image_topics"]
         try:
