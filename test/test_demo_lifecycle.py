@@ -153,6 +153,20 @@ def test_bad_input_fails_before_anything_starts(tmp_path, kind):
     assert not (tmp_path / "out").exists()
 
 
+def test_rviz_without_rviz2_fails_before_anything_starts(tmp_path):
+    try:
+        demo_runner.executable_path("rviz2", "rviz2")
+        pytest.skip("rviz2 is installed here")
+    except FileNotFoundError:
+        pass
+    video = _video(tmp_path / "v.avi", n=2)
+    res = subprocess.run([sys.executable, "-m", "sotmot_ros.ros.demo_runner", "--video", str(video),
+                          "--output", str(tmp_path / "out"), "--rviz"], env=h.child_env(), capture_output=True,
+                         text=True, timeout=60)
+    out = (res.stdout + res.stderr).strip()
+    assert res.returncode == 2 and len(out.splitlines()) == 1 and "--rviz needs rviz2" in out, out
+
+
 def test_demo_uses_its_own_domain_unless_one_is_set(monkeypatch, tmp_path):
     assert 150 <= demo_runner.demo_domain_id(12345) < 200
     seen = {}

@@ -482,6 +482,13 @@ def main(argv: list[str] | None = None) -> int:
 
         reason = params_file_problem(cfg.params_file)
         problem = f"params file {cfg.params_file!r}: {reason}" if reason else None
+    if problem is None and cfg.rviz:
+        try:
+            executable_path("rviz2", "rviz2")
+        except FileNotFoundError:
+            problem = ("--rviz needs rviz2 from a ROS 2 installation (the pip set-up has none): run without "
+                       "--rviz and watch annotated.mp4 afterwards, or run rviz2 on a ROS 2 machine in the "
+                       "same ROS_DOMAIN_ID")
     if problem is not None:
         _say(f"sotmot demo: {problem}", err=True)
         return 2
