@@ -54,6 +54,15 @@ def test_bad_params_file_one_line_and_exit_code(tmp_path, content, fragment):
     assert str(path) in out and re.search(fragment, out), out
 
 
+@pytest.mark.parametrize("kind", ["result_recorder", "video_publisher"])
+def test_other_nodes_bad_params_file_one_line(tmp_path, kind):
+    argv = h.node_argv(kind, f"{kind}_pf", params_file=tmp_path / "missing.yaml")
+    res = subprocess.run(argv, env=h.child_env(), capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    out = (res.stdout + res.stderr).strip()
+    assert res.returncode == 2 and len(out.splitlines()) == 1 and "Traceback" not in out, out
+    assert out.startswith(f"{kind}: params file") and "no such file" in out, out
+
+
 def test_params_file_checks_are_unit_testable(tmp_path):
     good = _write(tmp_path, "good.yaml", "/**:\n  ros__parameters:\n    min_hits: 2\n"
                                          "ns:\n  node:\n    ros__parameters: {a: 1}\n")

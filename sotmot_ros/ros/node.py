@@ -470,14 +470,7 @@ def main(args=None, detector_factory=None) -> int:
     A missing or malformed params file, or ROS arguments rcl refuses, end the program with one line on
     stderr and exit code 2 (no traceback).
     """
-    problem = parameters.check_params_files(sys.argv if args is None else args)
-    if problem is None:
-        try:
-            rclpy.init(args=args)
-        except Exception as exc:  # noqa: BLE001 - rclpy's RCLError (bad arguments, params the YAML check missed)
-            problem = "cannot start ROS 2: " + " ".join(str(exc).split())
-    if problem is not None:
-        print(f"sotmot_node: {problem}", file=sys.stderr, flush=True)
+    if not parameters.init_rclpy(args, "sotmot_node"):
         return 2
     node = None
     code = 0

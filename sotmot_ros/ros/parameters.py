@@ -361,6 +361,24 @@ def params_file_problem(path: str) -> str | None:
     return None
 
 
+def init_rclpy(args: list[str] | None, prog: str) -> bool:
+    """``rclpy.init(args=args)``, or one line on stderr (a bad ``--params-file``, arguments rcl refuses) and
+    False: the caller then exits with code 2, without a traceback."""
+    import sys
+
+    import rclpy
+
+    problem = check_params_files(sys.argv if args is None else args)
+    if problem is None:
+        try:
+            rclpy.init(args=args)
+            return True
+        except Exception as exc:  # noqa: BLE001 - rclpy's RCLError (bad arguments, params the YAML check missed)
+            problem = "cannot start ROS 2: " + " ".join(str(exc).split())
+    print(f"{prog}: {problem}", file=sys.stderr, flush=True)
+    return False
+
+
 def check_params_files(args: list[str]) -> str | None:
     """One line naming the first bad ``--params-file`` of ``args`` and its problem, or None."""
     for path in params_files(args):

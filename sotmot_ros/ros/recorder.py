@@ -228,7 +228,10 @@ def mark_dropped(image: np.ndarray, frame: int) -> np.ndarray:
 
 
 def main(args=None) -> int:
-    rclpy.init(args=args)
+    from .parameters import init_rclpy
+
+    if not init_rclpy(args, "result_recorder"):  # bad params file / ROS arguments: one line, no traceback
+        return 2
     node = None
     code = 0
     try:
