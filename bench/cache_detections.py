@@ -38,7 +38,11 @@ if REPO not in sys.path:
 from sotmot_ros.types import Detections  # noqa: E402
 
 DEFAULT_VIDEO = os.path.join(REPO, "data_cache", "vtest.avi")
-DEFAULT_GT = "/work/shared/data/PETS09-S2L1/gt_train_0001-0397.txt"
+# PETS09-S2L1 annotations (frames 1-397): $SOTMOT_SHARED_DIR, else the development machines' ../shared next to
+# the repository. Elsewhere pass --gt: the MOTChallenge 2D MOT 2015 (MOT15) training set has
+# train/PETS09-S2L1/gt/gt.txt (https://motchallenge.net/data/MOT15/).
+SHARED_DIR = os.environ.get("SOTMOT_SHARED_DIR") or os.path.join(os.path.dirname(REPO), "shared")
+DEFAULT_GT = os.path.join(SHARED_DIR, "data", "PETS09-S2L1", "gt_train_0001-0397.txt")
 VAL_RANGE = (318, 397)
 # Sequences with a held-out tail: name (file stem) -> first held-out frame. Never decoded here.
 HELD_OUT_FROM = {"vtest": 398, "PETS09-S2L1": 398}

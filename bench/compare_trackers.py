@@ -3,7 +3,7 @@ optional ``boxmot`` package is importable, its ByteTrack and OC-SORT.
 
     python bench/cache_detections.py                    # once: detections of the val split 318-397
     python bench/compare_trackers.py [--cache runs/bench/dets_vtest_0318-0397.npz]
-        [--gt /work/shared/data/PETS09-S2L1/gt_train_0001-0397.txt] [--json out.json] [--no-boxmot]
+        [--gt PETS09-S2L1 annotations (default ../shared/data/PETS09-S2L1/gt_train_0001-0397.txt)] [--json out.json] [--no-boxmot]
 
 Metrics come from ``sotmot_ros.evaluation.evaluate_mot`` (MOTChallenge rules, IoU 0.5, flag-0 rows of the
 MOT15 ground truth as ignore regions) restricted to the cached frame range: ground-truth rows outside it

@@ -10,6 +10,15 @@ once it is active the video publisher starts. The publisher exits at the end of 
 writes results.txt (MOTChallenge), annotated.mp4 and summary.json into output_dir once no result came for
 idle_timeout seconds and exits, which shuts the launch down (the tracker gets SIGINT).
 
+Lifecycle: once started, the tracker can be driven by hand (`ros2 lifecycle set /sotmot deactivate`,
+`activate`, `cleanup`, `configure`, in any order): the launch only configures and activates it the first
+time and starts the video once. Frames published while it is inactive have no results: the recorder counts
+them as dropped (summary.json) and marks them in annotated.mp4; it finishes only after idle_timeout seconds
+without results and without frames.
+
+`ros2 launch` runs in your ROS_DOMAIN_ID (launch's own lifecycle client must share it with the nodes);
+`python -m sotmot_ros.ros.demo_runner` / `make demo` pick a domain of their own when ROS_DOMAIN_ID is unset.
+
 Arguments: video_path (required), output_dir (default ./sotmot_demo), params_file (default the installed
 config/sotmot.yaml), image_topic (image_raw), namespace (''), rate (0 = the video's frame rate),
 idle_timeout (10 s), log_level (info), rviz (false), rviz_config (default the installed rviz/sotmot.rviz),
@@ -89,12 +98,16 @@ def _launch_setup(context, *args, **kwargs):
     entities = [
         tracker,
         recorder,
-        # configure -> (inactive) activate -> (active) start the video
+        # configure -> (inactive) activate -> (active) start the video. Only the first time (handle_once):
+        # a later `ros2 lifecycle set` deactivate/activate or cleanup/configure by the user must neither
+        # re-run the video action (launch refuses an action "executed more than once" and the demo would
+        # shut down) nor activate the node behind the user's back. Humble, Jazzy, Kilted: EventHandler
+        # takes handle_once and OnStateTransition passes it on.
         RegisterEventHandler(OnStateTransition(
-            target_lifecycle_node=tracker, start_state="configuring", goal_state="inactive",
+            target_lifecycle_node=tracker, start_state="configuring", goal_state="inactive", handle_once=True,
             entities=[LogInfo(msg="sotmot configured; activating"), change_state(Transition.TRANSITION_ACTIVATE)])),
         RegisterEventHandler(OnStateTransition(
-            target_lifecycle_node=tracker, start_state="activating", goal_state="active",
+            target_lifecycle_node=tracker, start_state="activating", goal_state="active", handle_once=True,
             entities=[LogInfo(msg="sotmot active; starting the video"), video])),
         RegisterEventHandler(OnProcessExit(
             target_action=video, on_exit=[LogInfo(msg="video finished; waiting for the recorder")])),

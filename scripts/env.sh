@@ -31,6 +31,8 @@ fi
 # SOTMOT_MODE, SOTMOT_ROS_SETUP, SOTMOT_PY_VERSION, SOTMOT_INSTALL
 # shellcheck disable=SC1090,SC1091
 . "$_sotmot_venv/sotmot_ros_env"
+# this checkout's own build wins (one venv can serve several checkouts, e.g. git worktrees)
+[ -d "$_sotmot_root/install/share/sotmot_ros" ] && SOTMOT_INSTALL="$_sotmot_root/install"
 
 _sotmot_prepend() {  # _sotmot_prepend VAR DIR: put DIR first in the :-list VAR (once)
   eval "_sotmot_cur=\"\${$1:-}\""

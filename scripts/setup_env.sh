@@ -204,6 +204,11 @@ colcon --log-base "$root/log" build \
 timing "colcon build"
 
 # ---------------------------------------------------------------- settings read by scripts/env.sh
+# A venv shared by several checkouts (git worktrees, SOTMOT_VENV=...) keeps the settings of the checkout
+# that made it: scripts/env.sh uses the install/ next to itself whenever there is one.
+if [ -f "$venv/sotmot_ros_env" ] && [ "$venv" != "$root/.venv" ] && grep -q "^SOTMOT_MODE=$mode\$" "$venv/sotmot_ros_env"; then
+  say "$venv/sotmot_ros_env left as it is (shared venv); scripts/env.sh uses $install_base"
+else
 cat >"$venv/sotmot_ros_env" <<EOF
 # Written by scripts/setup_env.sh; read by scripts/env.sh.
 SOTMOT_MODE=$mode
@@ -211,6 +216,7 @@ SOTMOT_ROS_SETUP=$ros_setup
 SOTMOT_PY_VERSION=$pyver
 SOTMOT_INSTALL=$install_base
 EOF
+fi
 
 # ---------------------------------------------------------------- check
 # shellcheck disable=SC1091

@@ -127,7 +127,7 @@ def _from_trackeval(res: dict) -> dict:
 def evaluate_mot(
     pairs: list[tuple[str, str]] | dict[str, tuple[str, str]],
     fmt: str = "mot15",
-    frame_range: tuple[int, int] | None = None,
+    frame_range: tuple[int, int] | dict | str | None = None,
     min_visibility: float = 0.0,
 ) -> dict[str, dict]:
     """Metrics per sequence (and ``'OVERALL'`` when there are several).
@@ -136,7 +136,9 @@ def evaluate_mot(
         pairs: ``[(gt_file, result_file), ...]`` or ``{name: (gt_file, result_file)}``; list entries are
             named after the gt file's sequence folder (``.../SEQ/gt/gt.txt`` -> SEQ) or file stem.
         fmt: ground-truth format, 'mot15' (PETS/TUD: flag 0 = ignore) or 'mot17' (also class/visibility).
-        frame_range: inclusive 1-based frame range applied to every pair (e.g. validation frames).
+        frame_range: inclusive 1-based frame range applied to every pair (e.g. validation frames), or
+            ``{name: range}`` per sequence, or ``"gt"``: each sequence's ground-truth frames (first to last
+            annotated frame) only, so results for frames without annotations do not count as false positives.
         min_visibility: 'mot17' only; less visible ground truth becomes ignore regions.
     Returns:
         ``{name: {MOTA, IDF1, HOTA, DetA, AssA, MOTP, IDs, FP, FN, MT, ML, Recall, Precision, Frames,
@@ -160,7 +162,13 @@ def evaluate_mot(
         for p in (gt_path, res_path):
             if not os.path.isfile(p):
                 raise FileNotFoundError(p)
-        frames = _prepare(gt_path, res_path, fmt, frame_range, min_visibility)
+        if frame_range == "gt":
+            rng = frame_span(read_mot_file(gt_path, fmt=fmt)) or (1, 0)
+        elif isinstance(frame_range, dict):
+            rng = frame_range.get(name)
+        else:
+            rng = frame_range
+        frames = _prepare(gt_path, res_path, fmt, rng, min_visibility)
         accs.append(_motmetrics_accumulator(frames))
         names.append(name)
         data = _trackeval_data(frames)
@@ -184,11 +192,31 @@ def evaluate_mot(
 
 
 def _sequence_name(gt_path: str) -> str:
-    parts = os.path.normpath(os.path.abspath(gt_path)).split(os.sep)
-    stem = os.path.splitext(parts[-1])[0]
-    if stem == "gt" and len(parts) >= 2:  # SEQ/gt.txt or SEQ/gt/gt.txt
-        return parts[-3] if parts[-2] == "gt" and len(parts) >= 3 else parts[-2]
+    """The sequence a ground-truth file belongs to: the ``name`` of the sequence's ``seqinfo.ini``, else its
+    folder for gt files named ``gt*.txt`` (``SEQ/gt/gt.txt``, ``SEQ/gt.txt``, ``SEQ/gt_train_0001-0397.txt``),
+    else the file's stem."""
+    from .data.mot import read_seqinfo
+
+    path = os.path.normpath(os.path.abspath(gt_path))
+    folder = os.path.dirname(path)
+    seq_dir = os.path.dirname(folder) if os.path.basename(folder) == "gt" else folder
+    name = read_seqinfo(os.path.join(seq_dir, "seqinfo.ini")).get("name", "").strip()
+    if name:
+        return name
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if (stem == "gt" or stem.startswith(("gt_", "gt-"))) and os.path.basename(seq_dir):
+        return os.path.basename(seq_dir)
     return stem
+
+
+def frame_span(frames) -> tuple[int, int] | None:
+    frames = list(frames)
+    return (min(frames), max(frames)) if frames else None
+
+
+def coverage(gt_path: str, res_path: str, fmt: str = "mot15") -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    """(first, last) frame of the ground truth and of the results (None when a file has no rows)."""
+    return frame_span(read_mot_file(gt_path, fmt=fmt)), frame_span(read_results(res_path))
 
 
 def format_table(results: dict[str, dict], columns=TABLE_COLUMNS) -> str:

@@ -130,14 +130,15 @@ class NodeProcess:
 
 def node_argv(kind: str, name: str, params: dict | None = None, params_file=None,
               remaps: dict | None = None) -> list[str]:
-    """argv of one of our nodes: kind = fake_node | sotmot_node | video_publisher | result_recorder."""
+    """argv of one of our nodes: kind = fake_node | fake_node_humble_api (rclpy's post-Humble parameter
+    callback APIs removed first) | sotmot_node | video_publisher | result_recorder."""
     modules = {
         "sotmot_node": "sotmot_ros.ros.node",
         "video_publisher": "sotmot_ros.ros.video_publisher",
         "result_recorder": "sotmot_ros.ros.recorder",
     }
-    if kind == "fake_node":
-        argv = [sys.executable, str(Path(__file__).resolve()), "fake_node"]
+    if kind in ("fake_node", "fake_node_humble_api"):
+        argv = [sys.executable, str(Path(__file__).resolve()), kind]
     else:
         argv = [sys.executable, "-m", modules[kind]]
     argv += ["--ros-args", "-r", f"__node:={name}"]
@@ -388,6 +389,23 @@ class FakeDetector:
         return out
 
 
+POST_HUMBLE_NODE_APIS = ("add_pre_set_parameters_callback", "add_post_set_parameters_callback",
+                         "remove_pre_set_parameters_callback", "remove_post_set_parameters_callback")
+
+
+def hide_post_humble_apis() -> list[str]:
+    """Remove from rclpy's Node the parameter-callback APIs that Humble's rclpy (3.3.x) lacks."""
+    from rclpy.node import Node
+
+    hidden = []
+    for name in POST_HUMBLE_NODE_APIS:
+        for cls in Node.__mro__:
+            if name in vars(cls):
+                delattr(cls, name)
+                hidden.append(f"{cls.__name__}.{name}")
+    return hidden
+
+
 def run_fake_node():
     from sotmot_ros.ros.node import main
 
@@ -397,5 +415,8 @@ def run_fake_node():
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "fake_node":
+        sys.exit(run_fake_node())
+    if len(sys.argv) > 1 and sys.argv[1] == "fake_node_humble_api":
+        print(f"hidden rclpy APIs: {hide_post_humble_apis()}", flush=True)
         sys.exit(run_fake_node())
     print(__doc__)

@@ -450,11 +450,20 @@ def test_missing_model_file_fails_configure_clearly(client):
     proc = h.NodeProcess(h.node_argv("sotmot_node", name, {"model_path": "/nonexistent/model.pt",
                                                             "autostart": True, "score_threshold": float("nan")}), name)
     try:
-        proc.wait_log(r"parameter override score_threshold=nan rejected \(score_threshold must not be NaN\)", 60)
-        proc.wait_log(r"configure failed: could not load the model \(/nonexistent/model.pt\)", 60)
-        assert "/nonexistent/model.pt" in proc.log().split("configure failed", 1)[1].splitlines()[0]
-        assert client.get_state(name) == "unconfigured"  # alive, waiting for a fixed configuration
+        # an invalid start-up value is not replaced by the default: configure fails and says why
+        proc.wait_log(r"invalid parameter score_threshold=nan: score_threshold must not be NaN", 60)
+        proc.wait_log(r"configure failed: invalid parameter\(s\): score_threshold=nan", 60)
+        assert client.get_state(name) == "unconfigured"
+        assert all(r.successful for r in client.set_params(name, score_threshold=0.2))
+        start = len(proc.log())
         assert not client.change_state(name, "configure")
+        proc.wait_log(r"configure failed: could not load the model \(/nonexistent/model.pt\)", 60, start)
+        assert client.get_state(name) == "unconfigured"  # alive, waiting for a fixed configuration
+        # model_path can change while unconfigured; the next configure uses it
+        assert all(r.successful for r in client.set_params(name, model_path="/nonexistent/other.pt"))
+        start = len(proc.log())
+        assert not client.change_state(name, "configure")
+        proc.wait_log(r"configure failed: could not load the model \(/nonexistent/other.pt\)", 60, start)
         assert proc.alive()
     finally:
         proc.stop()

@@ -19,8 +19,10 @@ def register(subparsers) -> None:
     p.add_argument("--fmt", choices=["mot15", "mot17"], default="mot15",
                    help="gt format: mot15 (PETS/TUD, flag 0 = ignore) or mot17 (class/visibility too)")
     p.add_argument("--min-visibility", type=float, default=0.0, help="mot17 only")
-    p.add_argument("--first", type=int, default=None, help="first frame to evaluate (inclusive)")
-    p.add_argument("--last", type=int, default=None, help="last frame to evaluate (inclusive)")
+    p.add_argument("--first", type=int, default=None,
+                   help="first frame to evaluate (inclusive; default: the ground truth's first frame)")
+    p.add_argument("--last", type=int, default=None,
+                   help="last frame to evaluate (inclusive; default: the ground truth's last frame)")
     p.add_argument("--json", default=None, help="write the metrics as JSON")
     p.add_argument("--plot", default=None, help="bar chart (PNG) of MOTA/IDF1/HOTA per sequence")
     p.set_defaults(func=run_eval)
@@ -91,10 +93,37 @@ def plot_metrics(results: dict[str, dict], path: str) -> None:
     plt.close(fig)
 
 
+def _check_coverage(pairs: dict, fmt: str, frame_range) -> None:
+    """Warn (stderr) where the results and the ground truth cover different frames.
+
+    Without --first/--last only the ground truth's frames are scored: say which result frames that drops.
+    With an explicit range, say which part of it has no ground truth (every result there is a false
+    positive)."""
+    from ..evaluation import coverage
+
+    for name, (gt, res) in pairs.items():
+        gt_span, res_span = coverage(gt, res, fmt)
+        if gt_span is None:
+            print(f"warning: {name}: the ground truth {gt} has no rows", file=sys.stderr)
+            continue
+        if frame_range is None:
+            if res_span is not None and (res_span[0] < gt_span[0] or res_span[1] > gt_span[1]):
+                print(f"warning: {name}: results cover frames {res_span[0]}-{res_span[1]} but the ground truth "
+                      f"only {gt_span[0]}-{gt_span[1]}: scoring frames {gt_span[0]}-{gt_span[1]} only "
+                      "(--first/--last choose the frames)", file=sys.stderr)
+        elif frame_range[0] < gt_span[0] or min(frame_range[1], res_span[1] if res_span else 0) > gt_span[1]:
+            print(f"warning: {name}: frames {frame_range[0]}-{frame_range[1]} requested but the ground truth "
+                  f"covers {gt_span[0]}-{gt_span[1]}: results outside it all count as false positives",
+                  file=sys.stderr)
+
+
 def run_eval(args: argparse.Namespace) -> int:
     from ..evaluation import evaluate_mot, format_table
 
-    results = evaluate_mot(_pairs(args), fmt=args.fmt, frame_range=_frame_range(args),
+    pairs = _pairs(args)
+    frame_range = _frame_range(args)
+    _check_coverage(pairs, args.fmt, frame_range)
+    results = evaluate_mot(pairs, fmt=args.fmt, frame_range=frame_range if frame_range is not None else "gt",
                            min_visibility=args.min_visibility)
     print(format_table(results))
     if args.json:

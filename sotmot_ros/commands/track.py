@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
 from pathlib import Path
 
@@ -55,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     source = open_source(args.source, fps=args.fps)
+    if (args.last is not None and args.last < args.first) or (source.length and args.first > source.length):
+        return _no_frames(args, source)
     checkpoint = args.checkpoint
     if checkpoint is None:
         from ..model.checkpoint import default_checkpoint_path
@@ -92,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - start
     if writer is not None:
         writer.release()
+    if n == 0:
+        return _no_frames(args, source)
     if args.out:
         write_mot_results(args.out, rows)
     fps = n / elapsed if elapsed > 0 else float("nan")
@@ -99,3 +104,10 @@ def run(args: argparse.Namespace) -> int:
           f"{len(ids)} track IDs, {len(rows)} boxes" + (f" -> {args.out}" if args.out else "")
           + (f", video {args.render}" if args.render else ""))
     return 0
+
+
+def _no_frames(args: argparse.Namespace, source) -> int:
+    size = f"{source.length} frames" if source.length else "an unknown number of frames"
+    print(f"sotmot track: error: no frames to track: frames {args.first}-{args.last or 'end'} of {source.name} "
+          f"({size}) are empty; nothing written", file=sys.stderr)
+    return 1

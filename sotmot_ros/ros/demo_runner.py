@@ -18,6 +18,19 @@ and the tracker (and RViz) are stopped with SIGINT.
 The tracker's and the recorder's logs are forwarded with a ``[name]`` prefix. Fast DDS gets
 ``config/fastdds_shm.xml`` (16 MiB shared memory) unless ``FASTDDS_DEFAULT_PROFILES_FILE`` is set;
 ``SOTMOT_FASTDDS_PROFILE=`` (empty) disables that.
+
+Isolation: unless ``ROS_DOMAIN_ID`` is set, the demo runs in a ROS domain of its own (printed at start), so
+two demos on one host, or a demo beside a robot's nodes, do not see each other. Set ``ROS_DOMAIN_ID`` to
+watch it from another shell (``ROS_DOMAIN_ID=<id> ros2 topic hz /sotmot/detections``).
+
+Dropped frames: the node keeps only the newest image, so on a loaded machine it skips frames rather than
+lag; the recorder counts them (``summary.json``: ``frames_dropped``, ``dropped_frame_ranges``) and marks
+them in ``annotated.mp4``. For a lossless run publish slower than the tracker runs: ``--rate`` (Hz) below
+the FPS that summary.json reports. (Reliable QoS, ``qos_reliability: reliable`` in the params file, only
+avoids losses in transport: the node still keeps the newest frame only.)
+
+A bad input (no such file, not a video OpenCV can decode, a malformed params file) ends the demo before
+anything starts, with one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -143,6 +156,27 @@ def demo_nodes(cfg: DemoConfig) -> list[NodeSpec]:
             arguments=["-d", cfg.rviz_config or os.path.join(share_dir(), RVIZ_CONFIG)],
         ))
     return nodes
+
+
+def demo_domain_id(pid: int | None = None) -> int:
+    """The demo's own ROS domain when the user set none: 150-199 (not 0, the default everyone shares)."""
+    return 150 + (os.getpid() if pid is None else pid) % 50
+
+
+def video_problem(path: str) -> str | None:
+    """None when ``path`` is a video OpenCV decodes (its first frame), else one line saying why not."""
+    if not os.path.isfile(path):
+        return f"no video {path!r} (scripts/fetch_demo_video.sh fetches the demo video)"
+    import cv2
+
+    cap = cv2.VideoCapture(path)
+    try:
+        ok, image = cap.read() if cap.isOpened() else (False, None)
+    finally:
+        cap.release()
+    if not ok or image is None or image.size == 0:
+        return f"{path!r} is not a video OpenCV can decode (no frame could be read)"
+    return None
 
 
 def fastdds_profile_env(env: dict) -> dict:
@@ -381,7 +415,13 @@ def run_processes(cfg: DemoConfig, startup_timeout: float = 300.0, finish_timeou
     summary_path = os.path.join(cfg.output_dir, "summary.json")
     if os.path.isfile(summary_path):
         with open(summary_path) as f:
-            _say("[demo] summary.json:\n" + json.dumps(json.load(f), indent=2))
+            summary = json.load(f)
+        _say("[demo] summary.json:\n" + json.dumps(summary, indent=2))
+        dropped = summary.get("frames_dropped") or 0
+        if dropped:
+            _say(f"[demo] {dropped} of {summary.get('frames_published')} frames dropped (no tracker result; "
+                 "marked in annotated.mp4): the tracker was slower than the video or inactive. For a lossless "
+                 f"run use --rate below {summary.get('fps', 0.0):.1f} Hz.")
     if os.path.isdir(cfg.output_dir):
         _say(f"[demo] output folder {os.path.abspath(cfg.output_dir)}: {sorted(os.listdir(cfg.output_dir))}")
     bad = {k: c for k, c in codes.items() if k != "rviz" and c != 0}
@@ -421,7 +461,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--params-file", default="", help="tracker parameters (default: installed config/sotmot.yaml)")
     p.add_argument("--image-topic", default="image_raw")
     p.add_argument("--namespace", default="")
-    p.add_argument("--rate", type=float, default=0.0, help="publishing rate in Hz (0 = the video's)")
+    p.add_argument("--rate", type=float, default=0.0,
+                   help="publishing rate in Hz (0 = the video's); below the tracker's FPS for a run without "
+                        "dropped frames")
     p.add_argument("--log-level", default="info")
     p.add_argument("--idle-timeout", type=float, default=10.0,
                    help="the recorder finishes after this many seconds without results")
@@ -434,8 +476,26 @@ def main(argv: list[str] | None = None) -> int:
                      image_topic=args.image_topic, namespace=args.namespace, rate=args.rate,
                      log_level=args.log_level, idle_timeout=args.idle_timeout, rviz=args.rviz,
                      rviz_config=args.rviz_config)
-    if not os.path.isfile(cfg.video_path):
-        p.error(f"no video {cfg.video_path} (scripts/fetch_demo_video.sh fetches the demo video)")
+    problem = video_problem(cfg.video_path)
+    if problem is None and cfg.params_file:
+        from .parameters import params_file_problem
+
+        reason = params_file_problem(cfg.params_file)
+        problem = f"params file {cfg.params_file!r}: {reason}" if reason else None
+    if problem is None and cfg.rviz:
+        try:
+            executable_path("rviz2", "rviz2")
+        except FileNotFoundError:
+            problem = ("--rviz needs rviz2 from a ROS 2 installation (the pip set-up has none): run without "
+                       "--rviz and watch annotated.mp4 afterwards, or run rviz2 on a ROS 2 machine in the "
+                       "same ROS_DOMAIN_ID")
+    if problem is not None:
+        _say(f"sotmot demo: {problem}", err=True)
+        return 2
+    if not os.environ.get("ROS_DOMAIN_ID"):
+        os.environ["ROS_DOMAIN_ID"] = str(demo_domain_id())
+        _say(f"[demo] ROS_DOMAIN_ID={os.environ['ROS_DOMAIN_ID']} (the demo's own domain; set ROS_DOMAIN_ID "
+             "to choose one, e.g. to watch the demo from another shell)")
     mode = args.mode
     if mode == "auto":
         mode = "launch" if launch_available() else "processes"

@@ -36,7 +36,7 @@ from rclpy.time import Time
 from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
-from . import messages, parameters
+from . import compat, messages, parameters
 from .diagnostics import NodeDiagnostics
 from .image_conversion import ImageDecodeError, bgr_to_image_msg, decode_any
 
@@ -104,8 +104,18 @@ class SotmotNode(LifecycleNode):
 
     def __init__(self, node_name: str = "sotmot", *, detector_factory=None, **kwargs):
         super().__init__(node_name, **kwargs)
-        for problem in parameters.declare_all(self):
-            self.get_logger().error(problem)
+        log = self.get_logger()
+        # Invalid start-up values (name -> problem): declared with their defaults so that the node and
+        # `ros2 param` work, but configure fails until each is fixed (no silent run on a default).
+        self._invalid = parameters.declare_all(self)
+        for name, problem in self._invalid.items():
+            log.error(f"invalid parameter {problem}; the node will not configure until it is fixed "
+                      f"({parameters.how_to_fix(name)})")
+        unknown = parameters.unknown_overrides(self)
+        if unknown:
+            log.warning(f"unknown parameter(s) ignored (not parameters of this node): "
+                        f"{parameters.describe_unknown(unknown)}")
+        self._configured = False  # CONFIGURE parameters can change only while unconfigured
         self._values = parameters.current_values(self)
         # parameters the user set (params file / command line, later set_parameters): the model's tuned
         # tracker settings never replace these
@@ -113,15 +123,18 @@ class SotmotNode(LifecycleNode):
         self._model_meta: dict = {}
         self._applying_model = False
         self._detector_factory = detector_factory or _default_detector_factory
-        self.add_on_set_parameters_callback(self._validate_parameters)
-        self.add_post_set_parameters_callback(self._apply_parameters)
+        how = compat.add_parameter_callbacks(self, self._validate_parameters, self._apply_parameters)
+        if how != compat.POST_SET:
+            self.get_logger().info(f"parameter changes: validated and applied in the {how}")
 
         topics = self._values["image_topics"]
         try:
             names = parameters.camera_names(topics, self._values["camera_names"])
         except ValueError as exc:
-            names = parameters.camera_names(topics)
-            self.get_logger().error(f"{exc}; using names derived from the topics: {names}")
+            names = parameters.camera_names(topics)  # placeholders: the node does not configure like this
+            self._invalid["camera_names"] = f"camera_names={self._values['camera_names']!r}: {exc}"
+            log.error(f"invalid parameter {self._invalid['camera_names']}; the node will not configure until "
+                      f"it is fixed ({parameters.how_to_fix('camera_names')})")
         multi = len(topics) > 1
         self._cameras = [Camera(n, t, n if multi else "") for n, t in zip(names, topics)]
         self._multi = multi
@@ -146,7 +159,7 @@ class SotmotNode(LifecycleNode):
     # ------------------------------------------------------------------ parameters
     def _validate_parameters(self, params) -> SetParametersResult:
         changes = {p.name: p.value for p in params}
-        reason = parameters.validate_changes(self._values, changes)
+        reason = parameters.validate_changes(self._values, changes, configured=self._configured)
         if reason:
             self.get_logger().warning(f"rejected parameter change: {reason}")
             return SetParametersResult(successful=False, reason=reason)
@@ -161,6 +174,8 @@ class SotmotNode(LifecycleNode):
         for name, value in changed.items():
             spec = parameters.SPEC_BY_NAME[name]
             self._values[name] = list(value) if spec.ptype is list else value
+            if self._invalid.pop(name, None) is not None:
+                self.get_logger().info(f"{name} fixed: {value!r}")
         det = self._detector
         if det is not None:
             for name, cast in parameters.RUNTIME_DETECTOR_ATTRS.items():
@@ -179,6 +194,10 @@ class SotmotNode(LifecycleNode):
     # ------------------------------------------------------------------ lifecycle
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         log = self.get_logger()
+        if self._invalid:
+            log.error("configure failed: invalid parameter(s): " + "; ".join(
+                f"{problem} ({parameters.how_to_fix(name)})" for name, problem in self._invalid.items()))
+            return FAILURE
         try:
             from ..tracking import Tracker
 
@@ -247,6 +266,7 @@ class SotmotNode(LifecycleNode):
         self.diagnostics.device = device
         self.diagnostics.model = det_kwargs["path"] or "bundled"
         self.diagnostics.state = "inactive"
+        self._configured = True
         log.info(f"configured: model {self.diagnostics.model} on {device} "
                  f"({time.perf_counter() - t0:.1f} s incl. warm-up), classes {self._class_names}")
         return super().on_configure(state)
@@ -337,6 +357,7 @@ class SotmotNode(LifecycleNode):
             except Exception:  # noqa: BLE001
                 pass
         self.diagnostics.state = "unconfigured"
+        self._configured = False
 
     # ------------------------------------------------------------------ data path
     def _on_image(self, camera: str, msg) -> None:
@@ -477,8 +498,13 @@ class SotmotNode(LifecycleNode):
 
 
 def main(args=None, detector_factory=None) -> int:
-    """``ros2 run sotmot_ros sotmot_node [--ros-args ...]``."""
-    rclpy.init(args=args)
+    """``ros2 run sotmot_ros sotmot_node [--ros-args ...]``.
+
+    A missing or malformed params file, or ROS arguments rcl refuses, end the program with one line on
+    stderr and exit code 2 (no traceback).
+    """
+    if not parameters.init_rclpy(args, "sotmot_node"):
+        return 2
     node = None
     code = 0
     try:

@@ -7,6 +7,7 @@ The table is the single source of truth: ``config/sotmot.yaml`` lists the same n
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,11 @@ from ..tracking.config import ASSOCIATION_MODES, GATE_KINDS, TrackerConfig, conf
 DETECTOR = "detector"
 TRACKER = "tracker"
 NODE = "node"
+
+# When a parameter may change (besides at start-up through the params file / -p):
+RUNTIME = "runtime"  # any time; takes effect at once
+CONFIGURE = "configure"  # only while the node is unconfigured; takes effect at the next configure
+STARTUP = "startup"  # never (ROS read-only): restart the node to change it
 
 TRACK_STATES = ("tentative", "confirmed", "lost")
 _DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
@@ -39,12 +45,17 @@ class ParamSpec:
     default: Any
     description: str
     target: str = NODE  # DETECTOR / TRACKER / NODE
-    read_only: bool = False  # True: needs a reconfigure (cleanup + configure) or a restart
+    change: str = RUNTIME  # RUNTIME / CONFIGURE / STARTUP (see above)
     low: float | None = None  # inclusive range, numbers only
     high: float | None = None
     choices: tuple = ()  # allowed values (strings / items of string lists)
     config_key: str | None = None  # TrackerConfig field / Detector kwarg, default = name
     extra_constraints: str = ""
+
+    @property
+    def read_only(self) -> bool:
+        """Read-only for ROS (the descriptor): STARTUP parameters."""
+        return self.change == STARTUP
 
     @property
     def ptype(self) -> type:
@@ -67,8 +78,11 @@ class ParamSpec:
             constraints.append("one of: " + ", ".join(map(str, self.choices)))
         if self.extra_constraints:
             constraints.append(self.extra_constraints)
-        if self.read_only:
-            constraints.append("read-only at runtime (set at start-up)")
+        if self.change == CONFIGURE:
+            constraints.append("can change only while the node is unconfigured (cleanup first); "
+                               "applied at the next configure")
+        elif self.change == STARTUP:
+            constraints.append("read-only: set at start-up (params file or -p); restart to change it")
         d.additional_constraints = "; ".join(constraints)
         return d
 
@@ -79,14 +93,14 @@ _T = TrackerConfig()  # library defaults
 SPECS: tuple[ParamSpec, ...] = (
     # --- model / detector
     ParamSpec("model_path", "", "Model file (project checkpoint or FairMOT .pth); '' = the bundled model.",
-              DETECTOR, read_only=True),
+              DETECTOR, change=CONFIGURE),
     ParamSpec("device", "auto", "Inference device: auto, cpu or cuda:N (falls back to CPU with a warning "
-              "when CUDA is absent).", DETECTOR, read_only=True, extra_constraints="auto | cpu | cuda[:N]"),
-    ParamSpec("half", False, "float16 inference (CUDA only; ignored on CPU).", DETECTOR, read_only=True),
+              "when CUDA is absent).", DETECTOR, change=CONFIGURE, extra_constraints="auto | cpu | cuda[:N]"),
+    ParamSpec("half", False, "float16 inference (CUDA only; ignored on CPU).", DETECTOR, change=CONFIGURE),
     ParamSpec("input_width", 0, "Network input width in pixels, multiple of 32; 0 = the model's.",
-              DETECTOR, read_only=True, low=0, high=4096, extra_constraints="0 or a multiple of 32 >= 32"),
+              DETECTOR, change=CONFIGURE, low=0, high=4096, extra_constraints="0 or a multiple of 32 >= 32"),
     ParamSpec("input_height", 0, "Network input height in pixels, multiple of 32; 0 = the model's.",
-              DETECTOR, read_only=True, low=0, high=4096, extra_constraints="0 or a multiple of 32 >= 32"),
+              DETECTOR, change=CONFIGURE, low=0, high=4096, extra_constraints="0 or a multiple of 32 >= 32"),
     ParamSpec("score_threshold", 0.1, "Minimum heatmap score of a detection returned by the detector "
               "(keep it <= low_score_threshold so the tracker's second stage sees low-score detections).",
               DETECTOR, low=0.0, high=1.0),
@@ -119,20 +133,20 @@ SPECS: tuple[ParamSpec, ...] = (
               NODE, choices=TRACK_STATES),
     ParamSpec("image_topics", ["image_raw"], "Input image topics, one camera per topic (with "
               "image_transport_type 'compressed' the node subscribes to <topic>/compressed).",
-              NODE, read_only=True),
+              NODE, change=STARTUP),
     ParamSpec("camera_names", [], "Camera names, one per image topic (output namespace and ID prefix with "
-              "several cameras); empty = derived from the topics.", NODE, read_only=True),
+              "several cameras); empty = derived from the topics.", NODE, change=STARTUP),
     ParamSpec("image_transport_type", "raw", "raw (sensor_msgs/Image) or compressed "
-              "(sensor_msgs/CompressedImage on <topic>/compressed).", NODE, read_only=True,
+              "(sensor_msgs/CompressedImage on <topic>/compressed).", NODE, change=CONFIGURE,
               choices=("raw", "compressed")),
     ParamSpec("qos_reliability", "best_effort", "Input subscription reliability: best_effort or reliable.",
-              NODE, read_only=True, choices=("best_effort", "reliable")),
-    ParamSpec("qos_depth", 1, "Input subscription queue depth.", NODE, read_only=True, low=1, high=1000),
+              NODE, change=CONFIGURE, choices=("best_effort", "reliable")),
+    ParamSpec("qos_depth", 1, "Input subscription queue depth.", NODE, change=CONFIGURE, low=1, high=1000),
     ParamSpec("max_image_pixels", 100_000_000, "Images with more pixels are rejected (decode error).",
               NODE, low=1, high=1_000_000_000),
     ParamSpec("publish_debug_image", True, "Publish ~/debug_image (drawn only while it has subscribers).", NODE),
-    ParamSpec("autostart", False, "Configure and activate on start-up.", NODE, read_only=True),
-    ParamSpec("diagnostics_period", 1.0, "Seconds between /diagnostics messages.", NODE, read_only=True,
+    ParamSpec("autostart", False, "Configure and activate on start-up.", NODE, change=STARTUP),
+    ParamSpec("diagnostics_period", 1.0, "Seconds between /diagnostics messages.", NODE, change=STARTUP,
               low=0.05, high=3600.0),
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
@@ -190,15 +204,22 @@ def validate_value(spec: ParamSpec, value) -> str | None:
     return None
 
 
-def validate_changes(current: dict, changes: dict) -> str | None:
+def validate_changes(current: dict, changes: dict, configured: bool = False) -> str | None:
     """Validate a set of parameter changes (each value and the cross-parameter rules).
 
-    ``current``: all current values by name; ``changes``: the proposed ones. Returns None or the reason.
+    ``current``: all current values by name; ``changes``: the proposed ones; ``configured``: whether the
+    node is configured (inactive or active), when CONFIGURE parameters cannot change. Returns None or the
+    reason. (STARTUP parameters are read-only in their descriptors: rclpy refuses them before this.)
     """
     for name, value in changes.items():
         spec = SPEC_BY_NAME.get(name)
         if spec is None:
             continue  # not ours (use_sim_time, qos overrides...): rclpy handles it
+        if spec.change == STARTUP and value != current.get(name):
+            return f"{name} is read-only: set it at start-up (params file or -p) and restart the node"
+        if spec.change == CONFIGURE and configured and value != current.get(name):
+            return (f"{name} is read-only while the node is configured: deactivate and cleanup, set it, "
+                    "then configure (it is applied at configure)")
         reason = validate_value(spec, value)
         if reason:
             return reason
@@ -220,13 +241,14 @@ def validate_changes(current: dict, changes: dict) -> str | None:
 # ----------------------------------------------------------------------------- node helpers
 
 
-def declare_all(node) -> list[str]:
-    """Declare every parameter on ``node``; returns the problems found in the overrides (YAML/CLI).
+def declare_all(node) -> dict[str, str]:
+    """Declare every parameter on ``node``; returns the invalid overrides (YAML/CLI): name -> reason.
 
-    An override that is invalid is not fatal: it is reported and the default is used instead, so a typo
-    in a YAML file leaves the node alive and says which parameter was wrong.
+    An invalid override is not used: the parameter is declared with its default so that the node starts
+    and `ros2 param` works, and the node refuses to configure until the value is fixed (CONFIGURE and
+    RUNTIME parameters can be set while unconfigured; STARTUP ones need a restart).
     """
-    problems = []
+    problems = {}
     overrides = getattr(node, "_parameter_overrides", {})
     for spec in SPECS:
         desc = spec.descriptor()
@@ -244,11 +266,127 @@ def declare_all(node) -> list[str]:
                 continue
             except Exception as exc:  # noqa: BLE001 - rclpy raises several types
                 reason = str(exc)
-        problems.append(f"parameter override {spec.name}={ov.value if ov is not None else '?'} rejected "
-                        f"({reason}); using the default {spec.default!r}")
+        problems[spec.name] = f"{spec.name}={ov.value if ov is not None else '?'!r}: {reason}"
         if not node.has_parameter(spec.name):
             _declare(node, spec, desc, ignore_override=True)
     return problems
+
+
+def how_to_fix(name: str) -> str:
+    spec = SPEC_BY_NAME.get(name)
+    if spec is not None and spec.change == STARTUP:
+        return "fix it in the params file (or -p) and restart the node"
+    return f"set a valid value (ros2 param set <node> {name} ...) and configure again"
+
+
+# ROS 2's own parameters and prefixes (declared by rclpy itself, or only when a feature asks for them).
+_ROS_PARAMETER_PREFIXES = ("qos_overrides.",)
+
+
+def unknown_overrides(node) -> list[str]:
+    """Names given to the node (params file sections matching it, -p) that it never declared: typos."""
+    overrides = getattr(node, "_parameter_overrides", {})
+    return sorted(n for n in overrides if not node.has_parameter(n) and not n.startswith(_ROS_PARAMETER_PREFIXES))
+
+
+def describe_unknown(names: list[str]) -> str:
+    """``'min_hit' (did you mean 'min_hits'?), 'foo'`` for the given unknown names."""
+    import difflib
+
+    parts = []
+    for name in names:
+        close = difflib.get_close_matches(name, list(SPEC_BY_NAME), n=1, cutoff=0.6)
+        parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    return ", ".join(parts)
+
+
+def params_files(args: list[str]) -> list[str]:
+    """The ``--params-file`` paths among the ROS arguments of a command line."""
+    out, in_ros = [], False
+    it = iter(args)
+    for arg in it:
+        if arg == "--ros-args":
+            in_ros = True
+        elif arg == "--":
+            in_ros = False
+        elif in_ros and arg == "--params-file":
+            path = next(it, None)
+            if path is not None:
+                out.append(path)
+    return out
+
+
+def params_file_problem(path: str) -> str | None:
+    """None when ``path`` is a readable ROS 2 parameter file (as far as YAML goes), else the problem."""
+    import yaml
+
+    if not os.path.exists(path):
+        return "no such file"
+    if os.path.isdir(path):
+        return "is a folder, not a file"
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    except UnicodeDecodeError:
+        return "is not a text (UTF-8) file"
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return f"is not valid YAML{where}: {what}"
+    if not isinstance(data, dict) or not data:
+        return ("is not a ROS 2 parameter file: expected '<node name or /**>: {ros__parameters: {...}}', "
+                f"got {'an empty file' if data is None else type(data).__name__}")
+
+    def bad_section(section, where: str) -> str | None:
+        if not isinstance(section, dict):
+            return f"'{where}' must map to 'ros__parameters:' (or to nested namespaces), not {section!r}"
+        if "ros__parameters" in section:
+            if not isinstance(section["ros__parameters"], dict):
+                return f"'{where}/ros__parameters' must be a mapping of parameter names to values"
+            return None
+        if not section:
+            return f"'{where}' has no 'ros__parameters:'"
+        for key, sub in section.items():
+            problem = bad_section(sub, f"{where}/{key}")
+            if problem:
+                return problem
+        return None
+
+    for key, section in data.items():
+        problem = bad_section(section, str(key))
+        if problem:
+            return problem
+    return None
+
+
+def init_rclpy(args: list[str] | None, prog: str) -> bool:
+    """``rclpy.init(args=args)``, or one line on stderr (a bad ``--params-file``, arguments rcl refuses) and
+    False: the caller then exits with code 2, without a traceback."""
+    import sys
+
+    import rclpy
+
+    problem = check_params_files(sys.argv if args is None else args)
+    if problem is None:
+        try:
+            rclpy.init(args=args)
+            return True
+        except Exception as exc:  # noqa: BLE001 - rclpy's RCLError (bad arguments, params the YAML check missed)
+            problem = "cannot start ROS 2: " + " ".join(str(exc).split())
+    print(f"{prog}: {problem}", file=sys.stderr, flush=True)
+    return False
+
+
+def check_params_files(args: list[str]) -> str | None:
+    """One line naming the first bad ``--params-file`` of ``args`` and its problem, or None."""
+    for path in params_files(args):
+        problem = params_file_problem(path)
+        if problem:
+            return f"params file {path!r}: {problem}"
+    return None
 
 
 def _declare(node, spec: ParamSpec, desc, ignore_override: bool):

@@ -6,13 +6,20 @@ each result row gets the frame number of the video, whatever frames the tracker 
 
 Parameters: ``output_dir`` (required), ``detections_topic`` (``/sotmot/detections``), ``tracks_topic``
 (``/sotmot/tracks``; '' = not recorded), ``frame_index_topic`` (``/image_raw/frame_index``), ``video_path``
-('' = no annotated video), ``idle_timeout`` (s without new results after the first one before finishing;
+('' = no annotated video), ``idle_timeout`` (s without new results *and* without new frames after the first
+result before finishing, so a tracker deactivated while the video plays does not end the recording;
 0 = run until shut down), ``expected_frames`` (finish once results for this many frames arrived; 0 = off).
 
 Outputs (written when finishing, also on Ctrl-C):
-    results.txt     MOTChallenge rows ``frame,id,x,y,w,h,score,-1,-1,-1``
-    annotated.mp4   the source video with the tracks drawn by ``sotmot_ros.render`` (when video_path is set)
-    summary.json    frames, FPS, latency statistics (image stamp -> reception, ms), number of IDs, ...
+    results.txt     MOTChallenge rows ``frame,id,x,y,w,h,score,-1,-1,-1`` (no rows for dropped frames)
+    annotated.mp4   the source video with the tracks drawn by ``sotmot_ros.render`` (when video_path is set);
+                    frames the tracker dropped (published, no result) are marked "DROPPED" in red
+    summary.json    frames published / with results / dropped, FPS, latency statistics (image stamp ->
+                    reception, ms), number of IDs, ...
+
+Dropped frames: the node keeps only the newest image (a slow tracker skips frames instead of lagging), and
+an inactive tracker produces nothing; those frames have no results, so metrics computed from results.txt
+count their people as misses. For a lossless run publish slower than the tracker (demo ``--rate``).
 """
 
 from __future__ import annotations
@@ -60,6 +67,7 @@ class ResultRecorder(Node):
         self.track_states: dict[str, int] = {}
         self.done = False
         self._last_result = None
+        self._last_index = None  # monotonic time of the last frame index (the video is still playing)
         self.node_diagnostics: dict[str, dict[str, str]] = {}  # status name -> latest key/values
 
         reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
@@ -75,6 +83,7 @@ class ResultRecorder(Node):
 
     # ------------------------------------------------------------------ callbacks
     def _on_index(self, msg: Header) -> None:
+        self._last_index = time.monotonic()
         try:
             self.frame_of_stamp[Time.from_msg(msg.stamp).nanoseconds] = int(msg.frame_id)
         except ValueError:
@@ -102,7 +111,8 @@ class ResultRecorder(Node):
         if self.expected_frames and len(self.results) >= self.expected_frames:
             self.done = True
         if self.idle_timeout > 0 and self._last_result is not None:
-            if time.monotonic() - self._last_result > self.idle_timeout:
+            last_activity = max(self._last_result, self._last_index or 0.0)
+            if time.monotonic() - last_activity > self.idle_timeout:
                 self.done = True
 
     # ------------------------------------------------------------------ output
@@ -123,9 +133,12 @@ class ResultRecorder(Node):
         write_mot_results(os.path.join(self.output_dir, "results.txt"), mot_rows)
         lat = np.asarray(self.latencies, dtype=np.float64) * 1e3
         span = (self.receive_times[-1] - self.receive_times[0]) if len(self.receive_times) > 1 else 0.0
+        dropped = sorted(set(self.frame_of_stamp.values()) - set(by_frame))
         summary = {
             "frames_published": len(self.frame_of_stamp),
             "frames_with_results": len(by_frame),
+            "frames_dropped": len(dropped),  # published, no result (tracker busy or inactive)
+            "dropped_frame_ranges": _ranges(dropped),
             "results_without_frame_number": unmapped,
             "fps": (len(self.receive_times) - 1) / span if span > 0 else 0.0,
             "latency_ms": {
@@ -142,17 +155,19 @@ class ResultRecorder(Node):
         }
         if self.video_path:
             try:
-                summary["annotated_video"] = self._write_video(by_frame)
+                summary["annotated_video"] = self._write_video(by_frame, set(dropped))
             except Exception as exc:  # noqa: BLE001 - the results are still worth keeping
                 self.get_logger().error(f"annotated video failed: {type(exc).__name__}: {exc}")
                 summary["annotated_video"] = None
         with open(os.path.join(self.output_dir, "summary.json"), "w") as fh:
             json.dump(summary, fh, indent=2)
-        self.get_logger().info(f"wrote {self.output_dir}: {summary['frames_with_results']} frames, "
-                               f"{summary['num_ids']} IDs, {summary['fps']:.1f} FPS")
+        self.get_logger().info(f"wrote {self.output_dir}: {summary['frames_with_results']} of "
+                               f"{summary['frames_published']} published frames with results "
+                               f"({summary['frames_dropped']} dropped), {summary['num_ids']} IDs, "
+                               f"{summary['fps']:.1f} FPS")
         return summary
 
-    def _write_video(self, by_frame: dict[int, list]) -> str | None:
+    def _write_video(self, by_frame: dict[int, list], dropped: set[int] = frozenset()) -> str | None:
         import cv2
 
         from ..render import draw_tracks
@@ -161,6 +176,8 @@ class ResultRecorder(Node):
         if not by_frame:
             return None
         first, last = min(by_frame), max(by_frame)
+        if dropped:
+            first, last = min(first, min(dropped)), max(last, max(dropped))
         source = open_source(self.video_path)  # the library's frame loop: sequential, no seeking
         path = os.path.join(self.output_dir, "annotated.mp4")
         writer = None
@@ -174,15 +191,47 @@ class ResultRecorder(Node):
                 if writer is None:
                     h, w = image.shape[:2]
                     writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), source.fps, (w, h))
-                writer.write(draw_tracks(image, tracks))
+                drawn = draw_tracks(image, tracks)
+                if frame in dropped:
+                    mark_dropped(drawn, frame)
+                writer.write(drawn)
         finally:
             if writer is not None:
                 writer.release()
         return "annotated.mp4"
 
 
+def _ranges(frames: list[int]) -> list[str]:
+    """[1, 2, 3, 7] -> ["1-3", "7"]."""
+    out: list[list[int]] = []
+    for f in frames:
+        if out and f == out[-1][1] + 1:
+            out[-1][1] = f
+        else:
+            out.append([f, f])
+    return [f"{a}-{b}" if a != b else str(a) for a, b in out]
+
+
+def mark_dropped(image: np.ndarray, frame: int) -> np.ndarray:
+    """Mark (in place) a frame of the annotated video that the tracker dropped: red border and label."""
+    import cv2
+
+    h, w = image.shape[:2]
+    red = (0, 0, 255)
+    cv2.rectangle(image, (0, 0), (w - 1, h - 1), red, max(4, w // 100))
+    text = f"DROPPED: frame {frame} has no tracker result"
+    scale = max(0.5, w / 1200)
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+    cv2.rectangle(image, (8, 8), (16 + tw, 16 + th + base), (0, 0, 0), -1)
+    cv2.putText(image, text, (12, 12 + th), cv2.FONT_HERSHEY_SIMPLEX, scale, red, 2, cv2.LINE_AA)
+    return image
+
+
 def main(args=None) -> int:
-    rclpy.init(args=args)
+    from .parameters import init_rclpy
+
+    if not init_rclpy(args, "result_recorder"):  # bad params file / ROS arguments: one line, no traceback
+        return 2
     node = None
     code = 0
     try:

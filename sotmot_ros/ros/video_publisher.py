@@ -99,7 +99,10 @@ class VideoPublisher(Node):
 
 
 def main(args=None) -> int:
-    rclpy.init(args=args)
+    from .parameters import init_rclpy
+
+    if not init_rclpy(args, "video_publisher"):  # bad params file / ROS arguments: one line, no traceback
+        return 2
     node = None
     code = 0
     try:
