@@ -1,7 +1,7 @@
 # sotmot_ros: set-up, demo, tests, benchmarks. Every target first runs the (idempotent) set-up.
 #
 #   make setup    venv + ROS 2 (PyPI wheels, or the sourced ROS 2 installation) + colcon build -> install/
-#   make demo     PETS09-S2L1 video -> video_publisher -> sotmot_node -> result_recorder -> $(DEMO_OUT)/
+#   make demo     PETS09-S2L1 frames 1-397 -> video_publisher -> sotmot_node -> result_recorder -> $(DEMO_OUT)/
 #   make test     pytest test/ in the built environment (Fast DDS shared-memory profile)
 #   make bench    detector/SOT and association timing benchmarks -> $(BENCH_OUT)/
 #
@@ -29,7 +29,7 @@ setup:
 	@bash "$(ROOT)/scripts/setup_env.sh"
 
 demo: setup
-	@cd "$(ROOT)" && video="$$(bash scripts/fetch_demo_video.sh)" && $(ENV) && \
+	@cd "$(ROOT)" && $(ENV) && video="$$(bash scripts/demo_clip.sh)" && \
 	  python -m sotmot_ros.ros.demo_runner --video "$$video" --output "$(DEMO_OUT)" $(DEMO_ARGS)
 
 # pytest exits 5 when it collects no test: not a failure of the set-up.

@@ -127,6 +127,26 @@ class DetectionCache:
         return path
 
 
+def apply_nms(cache: DetectionCache, iou: float) -> DetectionCache:
+    """The cache after per-frame, per-class box NMS at ``iou`` (1.0: unchanged), as ``Detector(nms_iou=iou)``
+    would have decoded it (IoU is scale-invariant, so NMS in image pixels equals NMS at the network input)."""
+    if iou >= 1.0:
+        return cache
+    import torch
+    from torchvision.ops import batched_nms
+
+    frames, stamps, dets = [], [], []
+    for frame, stamp, d in cache:
+        if len(d) > 1:
+            keep = batched_nms(torch.from_numpy(d.boxes), torch.from_numpy(d.scores.astype(np.float32)),
+                               torch.from_numpy(d.classes), float(iou)).numpy()
+            keep.sort()  # keep the score order of the decoder
+            d = Detections(d.boxes[keep], d.scores[keep], d.classes[keep], d.features[keep])
+        frames.append(frame), stamps.append(stamp), dets.append(d)
+    return DetectionCache.from_frames(frames, stamps, dets, cache.fps, cache.image_size, {**cache.meta, "nms_iou": iou},
+                                      feature_dim=cache.feature_dim)
+
+
 def write_json_report(path: str, cache_path: str, cache: DetectionCache, gt: str, **fields) -> None:
     """Write a benchmark's results with the provenance of its detection cache (shared by the bench scripts)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -174,8 +194,9 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
     source = open_source(video, fps=fps)
     if source.length is not None and last > source.length:
         raise SystemExit(f"{video} has {source.length} frames; --last {last} is beyond it")
+    # raw peaks (no box NMS): bench scripts apply a model's NMS afterwards (apply_nms) or sweep it
     detector = Detector.from_checkpoint(checkpoint, device=device, half=half, score_threshold=score_threshold,
-                                        max_detections=max_detections)
+                                        max_detections=max_detections, nms_iou=1.0)
     detector.warmup()
     frames, stamps, dets, size = [], [], [], None
     start = time.perf_counter()

@@ -26,7 +26,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
 
-from cache_detections import DetectionCache, _file_digest, cache_detections, load_cache  # noqa: E402
+from cache_detections import DetectionCache, _file_digest, apply_nms, cache_detections, load_cache  # noqa: E402
 from compare_trackers import evaluate_rows, run_sotmot  # noqa: E402
 
 from sotmot_ros.boxes import box_heights, iou_matrix  # noqa: E402
@@ -96,15 +96,21 @@ def detection_metrics(cache: DetectionCache, gt: dict, high: float) -> dict:
     }
 
 
+def model_nms(meta: dict) -> float:
+    """The box-NMS IoU the model file asks the Detector for (1.0 = none)."""
+    return float((meta.get("detector") or {}).get("nms_iou", 1.0))
+
+
 def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: dict | None = None,
-             cache_dir: str | None = None) -> dict:
+             cache_dir: str | None = None, nms_iou: float | None = None) -> dict:
     _, meta = load_model(checkpoint)
     config, origin = config_for_model(meta, overrides)
+    nms_iou = model_nms(meta) if nms_iou is None else nms_iou
     cache_dir = cache_dir or os.path.join(REPO, "runs", "bench", "people")
     results = {"checkpoint": os.path.abspath(checkpoint), "split": split, "tracker": config.to_dict(),
-               "tracker_origin": origin, "sequences": {}}
+               "tracker_origin": origin, "nms_iou": nms_iou, "sequences": {}}
     for entry in load_split(split):
-        cache = sequence_cache(entry, checkpoint, cache_dir)
+        cache = apply_nms(sequence_cache(entry, checkpoint, cache_dir), nms_iou)
         gt = read_mot_file(entry["gt"], fmt="mot15", frame_range=cache.frame_range)
         seq = {"kind": entry["kind"], "frames": list(cache.frame_range),
                **detection_metrics(cache, gt, config.high_score_threshold), "tracking": {}}
@@ -135,11 +141,12 @@ def main(argv=None) -> int:
     p.add_argument("--modes", nargs="+", default=list(ASSOCIATION_MODES), choices=ASSOCIATION_MODES)
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="tracker overrides")
     p.add_argument("--cache-dir", default=None)
+    p.add_argument("--nms-iou", type=float, default=None, help="box NMS of the detections (default: the model's)")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     overrides = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
-    out = evaluate(args.checkpoint, args.split, args.modes, overrides, args.cache_dir)
-    print(f"tracker: {out['tracker_origin']}")
+    out = evaluate(args.checkpoint, args.split, args.modes, overrides, args.cache_dir, args.nms_iou)
+    print(f"tracker: {out['tracker_origin']}; detector box NMS IoU {out['nms_iou']:g}")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as fh:

@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-from cache_detections import DEFAULT_GT, DetectionCache, load_cache, write_json_report  # noqa: E402
+from cache_detections import DEFAULT_GT, DetectionCache, apply_nms, load_cache, write_json_report  # noqa: E402
 from compare_trackers import DEFAULT_CACHE, evaluate_rows, run_sotmot  # noqa: E402
 
 from sotmot_ros.tracking import TrackerConfig  # noqa: E402
@@ -228,6 +228,23 @@ def format_lambda_table(out: dict) -> str:
     return "\n".join(lines)
 
 
+NMS_SWEEP = (1.0, 0.8, 0.7, 0.6, 0.5)
+
+
+def sweep_nms(caches: list, gts: list[str], values=NMS_SWEEP) -> dict[float, float]:
+    """Mean detection AP@0.5 over the sequences for each box-NMS IoU of the detector."""
+    from evaluate_people import detection_metrics
+
+    from sotmot_ros.data.mot import read_mot_file
+
+    out = {}
+    for v in values:
+        aps = [detection_metrics(apply_nms(c, v), read_mot_file(g, fmt="mot15", frame_range=c.frame_range),
+                                 DEFAULTS.high_score_threshold)["AP50"] for c, g in zip(caches, gts)]
+        out[v] = float(np.mean(aps))
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cache", default=DEFAULT_CACHE, help="npz from bench/cache_detections.py")
@@ -251,8 +268,13 @@ def main(argv=None) -> int:
         from evaluate_people import load_split, sequence_cache
 
         entries = load_split(args.split)
-        cache = [sequence_cache(e, args.checkpoint, os.path.join(REPO, "runs", "bench", "people")) for e in entries]
+        raw = [sequence_cache(e, args.checkpoint, os.path.join(REPO, "runs", "bench", "people")) for e in entries]
         gt_arg = [e["gt"] for e in entries]
+        nms_ap = sweep_nms(raw, gt_arg)
+        best_nms = max(nms_ap, key=lambda k: (round(nms_ap[k], 3), k))  # ties: the lighter NMS
+        print("detector box NMS (mean AP@0.5 over the split): "
+              + ", ".join(f"{k:g}: {100 * v:.1f}" for k, v in nms_ap.items()) + f" -> {best_nms:g}")
+        cache = [apply_nms(c, best_nms) for c in raw]
         args.cache = ",".join(e["name"] for e in entries)
         print(f"split {args.split}: {args.cache} ({sum(len(c) for c in cache)} frames), checkpoint {args.checkpoint}")
     else:
@@ -274,8 +296,9 @@ def main(argv=None) -> int:
 
         best = make_config(out["ranked"][0]["overrides"])
         tuned = {k: best.to_dict()[k] for k in sorted(set(GRID_A) | set(GRID_B) | {"weight_iou"})}
+        extra = {"detector": {"nms_iou": best_nms}} if args.split else {}
         update_meta(args.checkpoint, tracker=tuned,
-                    tracker_tuned_on=f"bench/tune_tracker.py on {args.split or args.cache}")
+                    tracker_tuned_on=f"bench/tune_tracker.py on {args.split or args.cache}", **extra)
         print(f"wrote the tuned tracker settings into {args.checkpoint}: {tuned}")
     return 0
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torchvision.ops import batched_nms
 
 
 @dataclass
@@ -40,8 +41,14 @@ def decode_outputs(
     max_detections: int = 500,
     score_threshold: float = 0.3,
     down_ratio: int = 4,
+    nms_iou: float = 1.0,
 ) -> list[RawDetections]:
-    """Decode a batch of network outputs into per-image detections above ``score_threshold``."""
+    """Decode a batch of network outputs into per-image detections above ``score_threshold``.
+
+    Peaks are local maxima of the heatmap (3x3), as in CenterNet. A large person can still leave two or
+    three separate maxima on its heatmap; ``nms_iou`` < 1 removes, per image and class, the boxes that
+    overlap a better-scoring box by more than that IoU (1.0 = no box NMS, CenterNet's behaviour).
+    """
     hm_logits = outputs["hm"]
     b, c, h, w = hm_logits.shape
     heat = hm_logits.float().sigmoid()
@@ -64,6 +71,11 @@ def decode_outputs(
     result = []
     for i in range(b):
         keep = scores[i] >= score_threshold
+        if nms_iou < 1.0 and int(keep.sum()) > 1:
+            idx = torch.nonzero(keep).squeeze(1)
+            kept = batched_nms(boxes[i][idx], scores[i][idx], classes[i][idx], nms_iou)
+            keep = torch.zeros_like(keep)
+            keep[idx[kept]] = True
         result.append(
             RawDetections(
                 boxes=boxes[i][keep].cpu(),

@@ -57,6 +57,8 @@ class Detector:
         min_box_area: detections with a smaller box (original-image pixels^2) are dropped.
         channels_last: NHWC memory layout; None = on for EfficientNet-Lite0 (measured 15-30 % less CPU
             time for its depthwise convs), off for DLA-34 (deformable convs want NCHW).
+        nms_iou: box NMS after the heatmap peaks (see ``decode_outputs``); 1.0 = none. ``from_checkpoint``
+            takes the model file's value (``meta["detector"]``, chosen on validation scenes) unless given.
     """
 
     def __init__(
@@ -69,9 +71,12 @@ class Detector:
         input_size: tuple[int, int] | None = None,
         min_box_area: float = 0.0,
         channels_last: bool | None = None,
+        nms_iou: float = 1.0,
     ):
         if not 0.0 <= float(score_threshold) <= 1.0:
             raise ValueError(f"score_threshold must be in [0, 1], got {score_threshold}")
+        if not 0.0 < float(nms_iou) <= 1.0:
+            raise ValueError(f"nms_iou must be in (0, 1], got {nms_iou}")
         if int(max_detections) < 1:
             raise ValueError(f"max_detections must be >= 1, got {max_detections}")
         if input_size is not None:
@@ -93,12 +98,15 @@ class Detector:
         self.score_threshold = float(score_threshold)
         self.max_detections = int(max_detections)
         self.min_box_area = float(min_box_area)
+        self.nms_iou = float(nms_iou)
         self.meta: dict = {}  # the model file's metadata (training run, tuned tracker settings), see from_checkpoint
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike | None = None, device: str = "auto", **kwargs) -> "Detector":
         """Load a model file (default: the bundled model); raises CheckpointError naming the file on failure."""
         model, meta = load_model(path or default_checkpoint_path(), device="cpu")
+        for key, value in (meta.get("detector") or {}).items():
+            kwargs.setdefault(key, value)  # settings chosen for this model; explicit arguments win
         det = cls(model, device=device, **kwargs)
         det.meta = meta
         return det
@@ -137,7 +145,7 @@ class Detector:
             batch = batch.half()
         outputs = self.model(batch)
         raw = decode_outputs(
-            outputs, self.max_detections, self.score_threshold, down_ratio=self.config.down_ratio
+            outputs, self.max_detections, self.score_threshold, down_ratio=self.config.down_ratio, nms_iou=self.nms_iou
         )
         results = []
         for det, lb in zip(raw, boxes_maps):

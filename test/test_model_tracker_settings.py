@@ -86,3 +86,24 @@ def test_sotmot_track_uses_the_models_settings_unless_a_flag_is_given(tmp_path, 
                          "--low-thresh", "0.05"]) == 0
         assert set(seen) == {0.05}
         assert any("overridden: ['low_score_threshold']" in r.message for r in caplog.records)
+
+
+def test_box_nms_removes_a_second_peak_on_the_same_person_and_comes_from_the_model_file(tmp_path):
+    from sotmot_ros.decode import decode_outputs
+
+    h, w = 32, 32
+    hm = torch.full((1, 1, h, w), -10.0)
+    hm[0, 0, 10, 10], hm[0, 0, 10, 13] = 3.0, 2.0  # two separate maxima, 3 cells apart
+    hm[0, 0, 25, 25] = 2.5  # a second person elsewhere
+    wh = torch.full((1, 4, h, w), 4.0)  # 8x8-cell boxes: the first two overlap with IoU 5/11 ~ 0.45
+    out = {"hm": hm, "wh": wh, "reg": torch.zeros(1, 2, h, w)}
+    assert len(decode_outputs(out, score_threshold=0.5)[0].boxes) == 3
+    assert len(decode_outputs(out, score_threshold=0.5, nms_iou=0.4)[0].boxes) == 2
+    assert len(decode_outputs(out, score_threshold=0.5, nms_iou=0.5)[0].boxes) == 3  # IoU 0.45 < 0.5: kept
+    path = tmp_path / "m.pt"
+    save_model(path, small_model())
+    update_meta(path, detector={"nms_iou": 0.6})
+    assert Detector.from_checkpoint(path, device="cpu").nms_iou == 0.6
+    assert Detector.from_checkpoint(path, device="cpu", nms_iou=1.0).nms_iou == 1.0  # explicit wins
+    with pytest.raises(ValueError):
+        Detector(small_model(), device="cpu", nms_iou=0.0)

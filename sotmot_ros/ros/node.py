@@ -36,6 +36,8 @@ from rclpy.time import Time
 from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
+from ..tracking.tracker import tracks_to_publish
+from ..types import TrackState
 from . import compat, messages, parameters
 from .diagnostics import NodeDiagnostics
 from .image_conversion import ImageDecodeError, bgr_to_image_msg, decode_any
@@ -451,8 +453,7 @@ class SotmotNode(LifecycleNode):
             stats.on_processing_error(str(exc))
             self._log_problem(cam.name, f"tracker update failed: {type(exc).__name__}: {exc}")
             return
-        states = set(self._values["publish_states"])
-        shown = [t for t in outputs if t.state in states]
+        shown = tracks_to_publish(outputs, self._values["publish_states"])
         header = msg.header
         pubs = (cam.pub_detections, cam.pub_tracks, cam.pub_debug)
         if self._stop.is_set() or pubs[0] is None:
@@ -466,7 +467,7 @@ class SotmotNode(LifecycleNode):
             self._publish_debug(cam, image, shown, header)
         publish_s = time.perf_counter() - t_publish
         latency = (self.get_clock().now().nanoseconds * 1e-9) - stamp
-        active = sum(1 for t in outputs if t.state == "confirmed")
+        active = sum(1 for t in outputs if t.state == TrackState.CONFIRMED)
         stats.on_processed(latency, inference_s, active,
                            {"decode": decode_s, "tracking": tracking_s, "publish": publish_s})
 
