@@ -14,6 +14,7 @@ import yaml
 
 from ..config_utils import from_dict_strict
 from ..model.config import BACKBONES
+from .losses import TRAIN_SOT_LAMBDA
 
 SEQUENCE_KEYS = {"source", "gt", "frames", "format", "seqinfo", "min_visibility"}
 
@@ -67,7 +68,7 @@ class TrainConfig:
     grad_clip: float = 0.0  # max global grad norm; 0 disables
     amp: bool = True  # only ever used on CUDA
     # losses
-    sot_lambda: float = 0.5  # keep equal to the tracker's sot_lambda
+    sot_lambda: float = TRAIN_SOT_LAMBDA  # the SOT loss' ridge lambda; the tracker's is tuned per model
     sot_loss: str = "mse"  # mse | ce
     hm_weight: float = 1.0
     wh_weight: float = 0.1

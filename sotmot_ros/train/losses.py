@@ -16,6 +16,10 @@ from torch import nn
 from ..decode import gather_at
 from ..sot import ridge_fit, ridge_score
 
+# Ridge lambda of the SOT loss (training); the tracker's lambda is a separate, inference-time setting
+# tuned per model (TrackerConfig.sot_lambda, stored in the model file). TrainConfig.sot_lambda defaults to it.
+TRAIN_SOT_LAMBDA = 0.5
+
 
 def focal_loss(logits: torch.Tensor, target: torch.Tensor, ignore: torch.Tensor | None = None) -> torch.Tensor:
     """CenterNet's penalty-reduced focal loss (alpha 2, beta 4), normalised by the number of peaks.
@@ -101,7 +105,7 @@ class SOTMOTLoss(nn.Module):
 
     def __init__(
         self,
-        sot_lambda: float = 0.1,
+        sot_lambda: float = TRAIN_SOT_LAMBDA,
         sot_form: str = "mse",
         hm_weight: float = 1.0,
         wh_weight: float = 0.1,
