@@ -1,7 +1,7 @@
 """One-knob-at-a-time ablation of the tracker around a model's own settings, on a validation split.
 
 Every row changes one field of the model's tracker settings (``config_for_model``: its tuned values) and
-scores it on the same cached detections of every sequence of the split (mean MOTA/IDF1/HOTA over the
+scores it on the same cached detections (after the model's own box NMS) of every sequence of the split (mean MOTA/IDF1/HOTA over the
 sequences, summed ID switches). Rows: association mode, SOT response normalisation, ridge lambda,
 template momentum, SOT fusion weight, motion gate.
 
@@ -24,7 +24,8 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
 
-from evaluate_people import load_split, sequence_cache  # noqa: E402
+from cache_detections import apply_nms  # noqa: E402
+from evaluate_people import load_split, model_nms, sequence_cache  # noqa: E402
 from tune_tracker import score_config  # noqa: E402
 
 from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model  # noqa: E402
@@ -45,7 +46,9 @@ def ablate(checkpoint: str, split: str, axes: dict = AXES) -> dict:
     _, meta = load_model(checkpoint)
     base = config_for_model(meta)[0].to_dict()
     entries = load_split(split)
-    caches = [sequence_cache(e, checkpoint, os.path.join(REPO, "runs", "bench", "people")) for e in entries]
+    nms = model_nms(meta)  # the detections the model's Detector gives (its box NMS)
+    caches = [apply_nms(sequence_cache(e, checkpoint, os.path.join(REPO, "runs", "bench", "people")), nms)
+              for e in entries]
     gts = [e["gt"] for e in entries]
     rows = []
     for field, values in axes.items():
