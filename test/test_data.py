@@ -260,7 +260,8 @@ def test_gif_is_a_video_source(tmp_path):
     assert seq.frames == [1, 2, 3, 4, 5]
     for f, v in zip(seq.frames, values):
         assert seq.image(f).shape == (48, 64, 3) and abs(float(seq.image(f).mean()) - v) < 3
-    sample = "/work/shared/data/footage/intel-sample-videos/preview/store-aisle-detection.gif"
+    sample = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "footage", "intel-sample-videos",
+                          "preview", "store-aisle-detection.gif")
     if os.path.isfile(sample):  # a real animated GIF, where available
         cap = cv2.VideoCapture(sample)
         ok, img = cap.read()

@@ -95,6 +95,8 @@ def test_track_command_with_stand_in_detector(video, tmp_path, monkeypatch, caps
     """End to end `sotmot track` on a synthetic video; the detector is replaced by one reading the box."""
 
     class StandIn:
+        meta: dict = {}  # no tuned settings: the library defaults apply
+
         @classmethod
         def from_checkpoint(cls, path, device="auto", half=False, score_threshold=0.1):
             assert path == "ckpt.pt"
