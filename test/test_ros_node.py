@@ -145,6 +145,11 @@ def test_shipped_yaml_is_complete_and_accepted(node_a):
         assert spec.name in shipped or f"# {spec.name}:" in text, spec.name
         if spec.name in shipped:
             assert shipped[spec.name] == spec.default, spec.name
+    # the tracker's values are left unset, so the model file's tuned settings apply (a value set in the
+    # params file counts as the user's own and would override them)
+    from sotmot_ros.ros.parameters import TRACKER_PARAMS
+
+    assert not set(TRACKER_PARAMS) & set(shipped), sorted(set(TRACKER_PARAMS) & set(shipped))
     assert "rejected" not in node_a.proc.log()
 
 
