@@ -244,8 +244,9 @@ class SotmotNode(LifecycleNode):
         except ValueError as exc:
             log.error(f"configure failed: invalid tracker settings: {exc}")
             return FAILURE
-        log.info("tracker: " + ("settings tuned for this model" if from_model else "library defaults") +
-                 (f"; set by you: {sorted(self._explicit & set(parameters.TRACKER_PARAMS))}" if self._explicit else ""))
+        mine = sorted(self._explicit & set(parameters.TRACKER_PARAMS))
+        log.info("tracker: " + ("settings tuned for this model" if from_model else "library defaults")
+                 + (f"; set by you: {mine}" if mine else ""))
         # the tracker's lowest threshold bounds what the detector returns (its second stage needs those)
         detector.score_threshold = parameters.decode_threshold(self._values)
         self._detector = detector
