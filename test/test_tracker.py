@@ -359,3 +359,16 @@ def test_every_association_mode_has_a_strategy(mode):
     cfg = TrackerConfig(association=mode)
     assert cfg.strategy is ASSOCIATION_STRATEGIES[mode]
     assert cfg.strategy.uses_sot == (mode == "sot") and cfg.strategy.motion_gated == (mode != "iou")
+
+
+def test_time_resets_are_reported_once_through_the_callback(caplog):
+    reasons = []
+    tracker = Tracker(TrackerConfig(max_time_jump_seconds=2.0), on_reset=reasons.append)
+    d = Detections([box_at(100, 200)], [0.9], None, unit(np.random.default_rng(1), 1))
+    with caplog.at_level(logging.WARNING, logger="sotmot_ros.tracking.tracker"):
+        tracker.update(d, 10.0)
+        tracker.update(d, 9.0)  # backwards
+        tracker.update(d, 9.5)
+        tracker.update(d, 20.0)  # forward jump
+    assert len(reasons) == 2 and "backwards" in reasons[0] and "jumped" in reasons[1]
+    assert "reset" not in caplog.text  # reported by the callback only, not logged a second time

@@ -68,7 +68,6 @@ class Camera:
     pub_tracks: object = None
     pub_debug: object = None
     pub_labels: object = None
-    last_stamp: float | None = None
     next_id: int = 1  # survives cleanup -> configure, so IDs on the same topics are never reused
     extra: dict = field(default_factory=dict)
 
@@ -257,8 +256,7 @@ class SotmotNode(LifecycleNode):
         latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL, history=HistoryPolicy.KEEP_LAST)
         for cam in self._cameras:
-            cam.tracker = Tracker(tracker_cfg, first_id=cam.next_id)
-            cam.last_stamp = None
+            cam.tracker = Tracker(tracker_cfg, first_id=cam.next_id, on_reset=partial(self._on_tracker_reset, cam.name))
             cam.pub_detections = self.create_lifecycle_publisher(Detection2DArray, cam.out_topic("detections"), out_qos)
             if messages.TrackArray is not None:
                 cam.pub_tracks = self.create_lifecycle_publisher(messages.TrackArray, cam.out_topic("tracks"), out_qos)
@@ -348,7 +346,6 @@ class SotmotNode(LifecycleNode):
             if cam.tracker is not None:
                 cam.next_id = cam.tracker.next_id
             cam.tracker = None
-            cam.last_stamp = None
         had_model = self._detector is not None
         self._detector = None
         if had_model:
@@ -429,19 +426,14 @@ class SotmotNode(LifecycleNode):
         for (cam, msg, image, decode_s), det in zip(items, dets):
             self._track_and_publish(cam, msg, image, det, inference_s, decode_s)
 
+    def _on_tracker_reset(self, camera: str, reason: str) -> None:
+        """The tracker's time policy reset it (stamp backwards / forward jump): count it and say so once."""
+        self.diagnostics.camera(camera).on_time_reset()
+        self._log_problem(camera, f"image {reason}", warn=True)
+
     def _track_and_publish(self, cam: Camera, msg, image, det, inference_s: float, decode_s: float = 0.0) -> None:
         stats = self.diagnostics.camera(cam.name)
         stamp = _stamp_seconds(msg.header.stamp)
-        if cam.last_stamp is not None and stamp < cam.last_stamp:
-            stats.on_time_reset()
-            self._log_problem(cam.name, f"image stamp went backwards ({cam.last_stamp:.3f} s -> {stamp:.3f} s): "
-                              "tracker reset (tracks restart, IDs stay unique)", warn=True)
-        elif cam.last_stamp is not None and stamp - cam.last_stamp > self._values["max_time_jump_seconds"]:
-            stats.on_time_reset()  # the tracker resets itself on such a jump: say so in ROS too
-            self._log_problem(cam.name, f"image stamp jumped {stamp - cam.last_stamp:.3f} s forward (> "
-                              f"max_time_jump_seconds={self._values['max_time_jump_seconds']}): tracker reset "
-                              "(tracks restart, IDs stay unique)", warn=True)
-        cam.last_stamp = stamp
         try:
             with self._cond:
                 tracker = cam.tracker

@@ -58,7 +58,10 @@ class Tracker:
     >>> shown = tracks_to_publish(outputs)   # doctest: +SKIP
     """
 
-    def __init__(self, config: TrackerConfig | None = None, first_id: int = 1, **overrides):
+    def __init__(self, config: TrackerConfig | None = None, first_id: int = 1, on_reset=None, **overrides):
+        """``on_reset(reason: str)`` is called when the time policy resets the tracker (a timestamp going
+        backwards or jumping beyond ``max_time_jump_seconds``); default: a logged warning. The policy lives
+        here only; front-ends (the ROS node) report it through this callback."""
         if config is None:
             config = TrackerConfig(**overrides)
         elif overrides:
@@ -71,6 +74,7 @@ class Tracker:
         if int(first_id) < 1:
             raise ValueError(f"first_id must be >= 1, got {first_id}")
         self._first_id = int(first_id)  # a restarted pipeline can continue its ID sequence
+        self._on_reset = on_reset or (lambda reason: log.warning("%s", reason))
         self._next_id = self._first_id
         self.last_association_seconds = 0.0  # wall time of the last association (SOT + gate + assignment)
         self.reset()
@@ -111,15 +115,15 @@ class Tracker:
             return t, 0.0
         dt = t - self._last_time
         if dt < 0:
-            log.warning("timestamp went backwards (%.6f s -> %.6f s): resetting the tracker", self._last_time, t)
-            self.reset(reset_ids=False)
-            return t, 0.0
-        if dt > self.config.max_time_jump_seconds:
-            log.warning("timestamp jumped %.3f s (> max_time_jump_seconds=%.3f): resetting the tracker",
-                        dt, self.config.max_time_jump_seconds)
-            self.reset(reset_ids=False)
-            return t, 0.0
-        return t, dt
+            reason = f"timestamp went backwards ({self._last_time:.3f} s -> {t:.3f} s): tracker reset"
+        elif dt > self.config.max_time_jump_seconds:
+            reason = (f"timestamp jumped {dt:.3f} s forward (> max_time_jump_seconds="
+                      f"{self.config.max_time_jump_seconds:g}): tracker reset")
+        else:
+            return t, dt
+        self.reset(reset_ids=False)
+        self._on_reset(reason + " (tracks restart, IDs stay unique)")
+        return t, 0.0
 
     def update(self, detections: Detections, timestamp: float) -> list[TrackOutput]:
         """Advance to ``timestamp`` (seconds) with this frame's detections.
