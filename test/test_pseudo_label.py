@@ -243,3 +243,32 @@ def test_a_box_around_a_group_does_not_become_an_ignore_region():
     ignored = [r for r in rows if r.flag == 0]
     assert stats["group_boxes_dropped"] == 1
     assert [r.frame for r in ignored] == [5]
+
+
+def test_relabel_rederives_labels_from_fused_boxes_and_keeps_the_teachers(tmp_path):
+    import json
+
+    import cv2
+
+    from sotmot_ros import cli
+    from sotmot_ros.pseudo.labeller import write_seqinfo
+
+    frames = tmp_path / "clip"
+    frames.mkdir()
+    for f in range(1, 7):
+        cv2.imwrite(str(frames / f"{f:03d}.png"), np.zeros((120, 160, 3), np.uint8))
+    out = tmp_path / "labels" / "clip"
+    out.mkdir(parents=True)
+    write_fused(str(out / "fused.txt"), frames_of({f: [(box(40 + 2 * f, 60), 0.6)] for f in range(1, 7)}))
+    write_seqinfo(str(out / "seqinfo.ini"), "clip", str(frames), 10.0, 6, (160, 120))
+    (out / "report.json").write_text(json.dumps({"teachers": 2, "teacher_files": ["a.onnx", "b.onnx"]}))
+    assert cli.main(["pseudo-label", str(frames), "--relabel", "--out", str(tmp_path / "labels"),
+                     "--target-score", "0.55"]) == 0
+    anns = read_mot_file(str(out / "gt" / "gt.txt"), fmt="mot15")
+    assert sorted(anns) == list(range(1, 7)) and not any(a.ignore.any() for a in anns.values())
+    report = json.loads((out / "report.json").read_text())
+    assert report["teachers"] == 2 and report["teacher_files"] == ["a.onnx", "b.onnx"]
+    assert cli.main(["pseudo-label", str(frames), "--relabel", "--out", str(tmp_path / "labels"),
+                     "--target-score", "0.65"]) == 0  # now no box is confident enough: all ignore regions
+    anns = read_mot_file(str(out / "gt" / "gt.txt"), fmt="mot15")
+    assert all(a.ignore.all() for a in anns.values())

@@ -69,7 +69,7 @@ def sequence_names(sources: list[str], names: list[str] | None) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..data.mot import read_mot_file
+    from ..data.mot import read_mot_file, read_seqinfo
     from ..pseudo.labeller import make_labels, quality_report, read_fused, run_teachers, save_outputs
     from ..pseudo.teacher import OnnxTeacher
     from ..sources import open_source
@@ -87,7 +87,6 @@ def run(args: argparse.Namespace) -> int:
     teachers = [] if args.relabel else [
         OnnxTeacher(path, person_class=c, num_threads=args.threads) for path, c in zip(args.teacher, classes)
     ]
-    reports = {}
     for i, (source_path, name) in enumerate(zip(args.sources, names)):
         source = open_source(source_path)
         out_dir = os.path.join(args.out, name)
@@ -98,20 +97,19 @@ def run(args: argparse.Namespace) -> int:
             fused_path = os.path.join(out_dir, "fused.txt")
             if not os.path.isfile(fused_path):
                 raise FileNotFoundError(f"--relabel: no {fused_path} (run with --teacher first)")
-            import configparser
-
-            info = configparser.ConfigParser()
-            info.read(os.path.join(out_dir, "seqinfo.ini"))
-            seq = info["Sequence"] if info.has_section("Sequence") else {}
-            size = (int(seq.get("imWidth", 0)), int(seq.get("imHeight", 0)))
-            n = int(seq.get("seqLength", 0))
-            fused = read_fused(fused_path, range(args.first, args.first + n))
-            n_teachers = int(json.load(open(os.path.join(out_dir, "report.json"))).get("teachers", 1))
+            seq = read_seqinfo(os.path.join(out_dir, "seqinfo.ini"))
+            size = (int(seq.get("imwidth", 0)), int(seq.get("imheight", 0)))
+            fused = read_fused(fused_path, range(args.first, args.first + int(seq.get("seqlength", 0))))
+            with open(os.path.join(out_dir, "report.json")) as fh:
+                earlier = json.load(fh)  # the teachers behind fused.txt
+            n_teachers = int(earlier.get("teachers", 1))
+            teacher_files = earlier.get("teacher_files", [])
         else:
             total = (last - args.first + 1) if last else None
             with tqdm(total=total, unit="frame", desc=name, disable=args.no_progress) as bar:
                 fused, size = run_teachers(source.frames(args.first, last), teachers, args.tiles, args.fusion_iou, bar)
             n_teachers = len(teachers)
+            teacher_files = [os.path.basename(t.path) for t in teachers]
         if not fused:
             raise ValueError(f"{source_path}: no frames in range {args.first}..{last}")
         rows, stats = make_labels(fused, cfg)
@@ -120,9 +118,8 @@ def run(args: argparse.Namespace) -> int:
             gt = read_mot_file(args.gt[i], fmt=args.gt_format, frame_range=(min(fused), max(fused)))
         report = quality_report(fused, rows, stats, n_teachers, cfg, gt)
         report["source"] = os.path.abspath(source_path)
-        report["teacher_files"] = [os.path.basename(t.path) for t in teachers] or report.get("teacher_files", [])
+        report["teacher_files"] = teacher_files
         save_outputs(out_dir, name, source_path, source.fps, size, fused, rows, report)
-        reports[name] = report
         print(format_report(name, report))
     return 0
 

@@ -80,17 +80,6 @@ def write_seqinfo(path: str, name: str, source: str, fps: float, length: int, si
         parser.write(fh)
 
 
-def labels_as_annotations(rows: list[LabelRow]) -> dict[int, FrameAnnotations]:
-    by_frame: dict[int, list[LabelRow]] = {}
-    for r in rows:
-        by_frame.setdefault(r.frame, []).append(r)
-    return {
-        f: FrameAnnotations(np.stack([r.box for r in rs]).astype(np.float32), np.array([r.track_id for r in rs]),
-                            np.array([r.flag == 0 for r in rs]))
-        for f, rs in by_frame.items()
-    }
-
-
 def quality_report(fused: dict[int, FusedBoxes], rows: list[LabelRow], stats: dict, n_teachers: int,
                    cfg: LinkConfig, gt: dict[int, FrameAnnotations] | None = None) -> dict:
     """Boxes per frame, tracklet lengths, teacher agreement and (with ``gt``) AP/precision/recall."""
