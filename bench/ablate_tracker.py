@@ -25,7 +25,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
 
 from cache_detections import apply_nms  # noqa: E402
-from evaluate_people import load_split, model_nms, sequence_cache  # noqa: E402
+from evaluate_people import CACHE_DIR, load_split, model_nms, sequence_cache  # noqa: E402
 from tune_tracker import score_config  # noqa: E402
 
 from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model  # noqa: E402
@@ -47,7 +47,7 @@ def ablate(checkpoint: str, split: str, axes: dict = AXES) -> dict:
     base = config_for_model(meta)[0].to_dict()
     entries = load_split(split)
     nms = model_nms(meta)  # the detections the model's Detector gives (its box NMS)
-    caches = [apply_nms(sequence_cache(e, checkpoint, os.path.join(REPO, "runs", "bench", "people")), nms)
+    caches = [apply_nms(sequence_cache(e, checkpoint, CACHE_DIR), nms)
               for e in entries]
     gts = [e["gt"] for e in entries]
     rows = []

@@ -35,8 +35,10 @@ from sotmot_ros.evaluation import detection_ap  # noqa: E402
 from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model  # noqa: E402
 from sotmot_ros.tracking import TrackerConfig, config_for_model  # noqa: E402
 from sotmot_ros.tracking.config import ASSOCIATION_MODES  # noqa: E402
+from sotmot_ros.train.config import resolve_path  # noqa: E402
 
 SPLITS = os.path.join(REPO, "config", "people_splits.yaml")
+CACHE_DIR = os.path.join(REPO, "runs", "bench", "people")  # detection caches, per model file and sequence
 
 
 def load_split(name: str, path: str = SPLITS) -> list[dict]:
@@ -48,7 +50,7 @@ def load_split(name: str, path: str = SPLITS) -> list[dict]:
     for e in splits[name]:
         e = dict(e)
         for key in ("source", "gt"):
-            e[key] = e[key] if os.path.isabs(e[key]) else os.path.normpath(os.path.join(REPO, e[key]))
+            e[key] = resolve_path(e[key], REPO)
             if not os.path.exists(e[key]):
                 raise SystemExit(f"{e['name']}: {key} {e[key]} not found (run scripts/make_people_labels.sh?)")
         out.append(e)
@@ -106,7 +108,7 @@ def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: di
     _, meta = load_model(checkpoint)
     config, origin = config_for_model(meta, overrides)
     nms_iou = model_nms(meta) if nms_iou is None else nms_iou
-    cache_dir = cache_dir or os.path.join(REPO, "runs", "bench", "people")
+    cache_dir = cache_dir or CACHE_DIR
     results = {"checkpoint": os.path.abspath(checkpoint), "split": split, "tracker": config.to_dict(),
                "tracker_origin": origin, "nms_iou": nms_iou, "sequences": {}}
     for entry in load_split(split):

@@ -37,7 +37,6 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from cache_detections import DEFAULT_GT, DetectionCache, apply_nms, load_cache, write_json_report  # noqa: E402
 from compare_trackers import DEFAULT_CACHE, evaluate_rows, run_sotmot  # noqa: E402
 
@@ -265,10 +264,10 @@ def main(argv=None) -> int:
     if args.split:
         if not args.checkpoint:
             p.error("--split needs --checkpoint")
-        from evaluate_people import load_split, sequence_cache
+        from evaluate_people import CACHE_DIR, load_split, sequence_cache
 
         entries = load_split(args.split)
-        raw = [sequence_cache(e, args.checkpoint, os.path.join(REPO, "runs", "bench", "people")) for e in entries]
+        raw = [sequence_cache(e, args.checkpoint, CACHE_DIR) for e in entries]
         gt_arg = [e["gt"] for e in entries]
         nms_ap = sweep_nms(raw, gt_arg)
         best_nms = max(nms_ap, key=lambda k: (round(nms_ap[k], 3), k))  # ties: the lighter NMS
