@@ -36,6 +36,7 @@ from rclpy.time import Time
 from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
+from ..tracking.config import MODEL_META_KEY
 from ..tracking.tracker import tracks_to_publish
 from ..types import TrackState
 from . import compat, messages, parameters
@@ -244,7 +245,8 @@ class SotmotNode(LifecycleNode):
             log.error(f"configure failed: invalid tracker settings: {exc}")
             return FAILURE
         mine = sorted(self._explicit & set(parameters.TRACKER_PARAMS))
-        log.info("tracker: " + ("settings tuned for this model" if from_model else "library defaults")
+        tuned = bool(self._model_meta.get(MODEL_META_KEY))  # also when the user set every exposed value
+        log.info("tracker: " + ("settings tuned for this model" if tuned else "library defaults")
                  + (f"; set by you: {mine}" if mine else ""))
         # the tracker's lowest threshold bounds what the detector returns (its second stage needs those)
         detector.score_threshold = parameters.decode_threshold(self._values)

@@ -16,7 +16,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.exceptions import ParameterUninitializedException
 from rclpy.parameter import Parameter
 
-from ..tracking.config import ASSOCIATION_MODES, GATE_KINDS, TrackerConfig, config_for_model
+from ..tracking.config import ASSOCIATION_MODES, GATE_KINDS, MODEL_META_KEY, TrackerConfig, config_for_model
 
 DETECTOR = "detector"
 TRACKER = "tracker"
@@ -429,7 +429,7 @@ def tracker_config(values: dict, model_meta: dict | None = None) -> TrackerConfi
 
 def model_tracker_values(model_meta: dict | None, explicit: set[str]) -> dict:
     """Tracker parameter values the model's tuned settings give, for the parameters the user did not set."""
-    tuned = config_for_model(model_meta)[0].to_dict() if (model_meta or {}).get("tracker") else {}
+    tuned = config_for_model(model_meta)[0].to_dict() if (model_meta or {}).get(MODEL_META_KEY) else {}
     return {
         spec.name: tuned[spec.config_key or spec.name]
         for spec in SPECS
