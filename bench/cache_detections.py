@@ -132,15 +132,12 @@ def apply_nms(cache: DetectionCache, iou: float) -> DetectionCache:
     would have decoded it (IoU is scale-invariant, so NMS in image pixels equals NMS at the network input)."""
     if iou >= 1.0:
         return cache
-    import torch
-    from torchvision.ops import batched_nms
+    from sotmot_ros.boxes import nms
 
     frames, stamps, dets = [], [], []
     for frame, stamp, d in cache:
         if len(d) > 1:
-            keep = batched_nms(torch.from_numpy(d.boxes), torch.from_numpy(d.scores.astype(np.float32)),
-                               torch.from_numpy(d.classes), float(iou)).numpy()
-            keep.sort()  # keep the score order of the decoder
+            keep = np.sort(nms(d.boxes, d.scores, iou, classes=d.classes))  # keep the decoder's score order
             d = Detections(d.boxes[keep], d.scores[keep], d.classes[keep], d.features[keep])
         frames.append(frame), stamps.append(stamp), dets.append(d)
     return DetectionCache.from_frames(frames, stamps, dets, cache.fps, cache.image_size, {**cache.meta, "nms_iou": iou},

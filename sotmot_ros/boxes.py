@@ -24,16 +24,20 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Indices of the boxes kept by greedy non-maximum suppression, best score first (torchvision)."""
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, classes: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the boxes kept by greedy non-maximum suppression, best score first (torchvision);
+    with ``classes``, boxes only suppress boxes of their own class."""
     import torch
+    from torchvision.ops import batched_nms
     from torchvision.ops import nms as tv_nms
 
     if len(boxes) == 0:
         return np.zeros(0, np.int64)
-    keep = tv_nms(torch.as_tensor(np.asarray(boxes, np.float32)), torch.as_tensor(np.asarray(scores, np.float32)),
-                  float(iou_threshold))
-    return keep.numpy()
+    b = torch.as_tensor(np.asarray(boxes, np.float32))
+    s = torch.as_tensor(np.asarray(scores, np.float32))
+    if classes is None:
+        return tv_nms(b, s, float(iou_threshold)).numpy()
+    return batched_nms(b, s, torch.as_tensor(np.asarray(classes, np.int64)), float(iou_threshold)).numpy()
 
 
 def box_heights(boxes: np.ndarray) -> np.ndarray:
