@@ -267,3 +267,27 @@ def test_gif_is_a_video_source(tmp_path):
         ok, img = cap.read()
         cap.release()
         assert ok and img.shape == (270, 480, 3)
+
+
+def test_pairs_per_sequence_weights_a_scene_up_or_down_exactly():
+    frames = [list(range(1, 501)), list(range(1000, 1011)), [3]]
+    pairs = sample_pairs(frames, 2, 5, seed=3, epoch=0, max_per_sequence=20, pairs_per_sequence=[0, 25, 4])
+    counts = np.bincount([p.seq for p in pairs], minlength=3)
+    assert counts.tolist() == [20, 25, 0]  # 0 = the cap; 25 > 9 usable anchors: every anchor, some twice
+    anchors = [p.frame_a for p in pairs if p.seq == 1]
+    assert set(anchors) == set(range(1000, 1009)) and max(np.unique(anchors, return_counts=True)[1]) <= 3
+    for p in pairs:
+        assert 2 <= p.frame_b - p.frame_a <= 5 and p.frame_b in frames[p.seq]
+    assert pairs == sample_pairs(frames, 2, 5, seed=3, epoch=0, max_per_sequence=20, pairs_per_sequence=[0, 25, 4])
+    with pytest.raises(ValueError, match="pairs_per_sequence"):
+        sample_pairs(frames, 2, 5, seed=3, pairs_per_sequence=[1, 2])
+
+
+def test_training_config_reads_a_sequence_pair_count_and_rejects_a_bad_one():
+    from sotmot_ros.train.config import TrainConfig
+
+    cfg = TrainConfig(train_sequences=[{"source": "a.mp4", "pairs": 192}, {"source": "b.mp4"}])
+    assert cfg.pairs_per_sequence() == [192, 0]
+    for bad in (-1, 1.5, "many"):
+        with pytest.raises(ValueError, match="'pairs' must be an integer"):
+            TrainConfig(train_sequences=[{"source": "a.mp4", "pairs": bad}])

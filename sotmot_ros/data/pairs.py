@@ -6,7 +6,7 @@ not on worker processes or on how far an interrupted run had got: this is what m
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 import numpy as np
 from torch.utils.data import Sampler
@@ -29,6 +29,7 @@ def sample_pairs(
     epoch: int = 0,
     shuffle: bool = True,
     max_per_sequence: int = 0,
+    pairs_per_sequence: Sequence[int] | None = None,
 ) -> list[PairSpec]:
     """One pair per usable anchor frame of every sequence, with a gap drawn uniformly in [min_gap, max_gap].
 
@@ -37,11 +38,17 @@ def sample_pairs(
     sequence at K pairs: their anchors are drawn without replacement among the sequence's usable anchors
     (those with a partner in the gap range) by the (seed, epoch) generator, so long clips do not dominate
     an epoch and successive epochs use different frames. 0 (no cap) draws exactly as before the cap existed.
+    ``pairs_per_sequence[s]`` = N > 0 gives sequence ``s`` exactly N pairs instead (0 = the cap above): more
+    than its usable anchors uses each anchor once and draws the rest again with replacement, so one scene
+    (real annotations among pseudo-labelled clips) can be weighted up without copying it in the config.
     """
     if min_gap < 1 or max_gap < min_gap:
         raise ValueError(f"need 1 <= min_gap <= max_gap, got {min_gap}, {max_gap}")
     if max_per_sequence < 0:
         raise ValueError(f"max_per_sequence must be >= 0, got {max_per_sequence}")
+    exact = [0] * len(seq_frames) if pairs_per_sequence is None else [int(n) for n in pairs_per_sequence]
+    if len(exact) != len(seq_frames) or any(n < 0 for n in exact):
+        raise ValueError(f"pairs_per_sequence needs one count >= 0 per sequence, got {pairs_per_sequence}")
     rng = np.random.default_rng([seed, epoch])
     pairs: list[PairSpec] = []
     for s, frames in enumerate(seq_frames):
@@ -50,7 +57,13 @@ def sample_pairs(
         lo = np.searchsorted(frames, frames + min_gap, side="left")
         hi = np.searchsorted(frames, frames + max_gap, side="right")
         anchors = np.arange(len(frames))
-        if max_per_sequence:
+        if exact[s]:
+            anchors = anchors[hi > lo]
+            if len(anchors):
+                repeats = np.full(len(anchors), exact[s] // len(anchors))
+                repeats[rng.choice(len(anchors), size=exact[s] % len(anchors), replace=False)] += 1
+                anchors = np.repeat(anchors, repeats)
+        elif max_per_sequence:
             anchors = anchors[hi > lo]
             if len(anchors) > max_per_sequence:
                 anchors = np.sort(rng.choice(anchors, size=max_per_sequence, replace=False))
@@ -71,8 +84,8 @@ class PairSampler(Sampler):
 
     The list is truncated to a multiple of ``world_size * batch_size`` so that all ranks run the same
     number of full batches (DDP needs equal step counts). ``start_batch`` skips batches already done
-    (resume in the middle of an epoch); ``max_pairs`` caps the epoch length and ``max_pairs_per_sequence``
-    the pairs each sequence contributes (see :func:`sample_pairs`).
+    (resume in the middle of an epoch); ``max_pairs`` caps the epoch length, ``max_pairs_per_sequence``
+    the pairs each sequence contributes and ``pairs_per_sequence`` sets some exactly (see :func:`sample_pairs`).
     """
 
     def __init__(
@@ -88,6 +101,7 @@ class PairSampler(Sampler):
         max_pairs: int = 0,
         drop_last: bool = True,
         max_pairs_per_sequence: int = 0,
+        pairs_per_sequence: Sequence[int] | None = None,
     ):
         self.seq_frames = seq_frames
         self.min_gap, self.max_gap = min_gap, max_gap
@@ -95,6 +109,7 @@ class PairSampler(Sampler):
         self.rank, self.world_size = rank, world_size
         self.shuffle, self.max_pairs, self.drop_last = shuffle, max_pairs, drop_last
         self.max_pairs_per_sequence = max_pairs_per_sequence
+        self.pairs_per_sequence = pairs_per_sequence
         self.epoch = 0
         self.start_batch = 0
 
@@ -104,7 +119,8 @@ class PairSampler(Sampler):
     def epoch_pairs(self) -> list[PairSpec]:
         """This rank's pairs of the current epoch (before skipping ``start_batch``)."""
         pairs = sample_pairs(
-            self.seq_frames, self.min_gap, self.max_gap, self.seed, self.epoch, self.shuffle, self.max_pairs_per_sequence
+            self.seq_frames, self.min_gap, self.max_gap, self.seed, self.epoch, self.shuffle, self.max_pairs_per_sequence,
+            self.pairs_per_sequence,
         )
         if self.max_pairs:
             pairs = pairs[: self.max_pairs]

@@ -16,7 +16,7 @@ from ..config_utils import from_dict_strict
 from ..model.config import BACKBONES
 from .losses import TRAIN_SOT_LAMBDA
 
-SEQUENCE_KEYS = {"source", "gt", "frames", "format", "seqinfo", "min_visibility"}
+SEQUENCE_KEYS = {"source", "gt", "frames", "format", "seqinfo", "min_visibility", "pairs"}
 
 
 @dataclass
@@ -31,7 +31,9 @@ class TrainConfig:
     head_conv: int = 256
     input_width: int = 576
     input_height: int = 448
-    # data: lists of {source, gt, frames: [first, last], format, seqinfo, min_visibility}
+    # data: lists of {source, gt, frames: [first, last], format, seqinfo, min_visibility, pairs}; a train
+    # entry's ``pairs`` = N gives it exactly N pairs per epoch (instead of max_pairs_per_sequence's cap;
+    # N above its frames repeats anchors): how a scene is weighted up
     train_sequences: list = field(default_factory=list)
     val_sequences: list = field(default_factory=list)
     frame_cache: str = "jpeg"
@@ -124,6 +126,13 @@ class TrainConfig:
                 unknown = set(seq) - SEQUENCE_KEYS
                 if unknown or "source" not in seq:
                     raise ValueError(f"{key}: entries need 'source' and only keys {sorted(SEQUENCE_KEYS)}; got {seq}")
+                pairs = seq.get("pairs", 0)
+                if not isinstance(pairs, int) or isinstance(pairs, bool) or pairs < 0:
+                    raise ValueError(f"{key}: 'pairs' must be an integer >= 0, got {pairs!r} in {seq}")
+
+    def pairs_per_sequence(self) -> list[int]:
+        """Each training sequence's exact pairs per epoch (its ``pairs``; 0 = capped by max_pairs_per_sequence)."""
+        return [int(seq.get("pairs", 0)) for seq in self.train_sequences]
 
     def to_dict(self) -> dict:
         return asdict(self)

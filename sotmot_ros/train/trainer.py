@@ -153,7 +153,7 @@ class Trainer:
         self.sampler = PairSampler(
             self.train_set.seq_frames(), cfg.min_gap, cfg.max_gap, cfg.seed, cfg.batch_size,
             rank=self.dist.rank, world_size=self.dist.world_size, max_pairs=cfg.pairs_per_epoch,
-            max_pairs_per_sequence=cfg.max_pairs_per_sequence,
+            max_pairs_per_sequence=cfg.max_pairs_per_sequence, pairs_per_sequence=cfg.pairs_per_sequence(),
         )
         self.iters_per_epoch = self.sampler.batches_per_epoch()
         if self.iters_per_epoch < 1:
