@@ -8,16 +8,33 @@ import sys
 import time
 from pathlib import Path
 
-from ..tracking.config import ASSOCIATION_MODES
+from ..tracking.config import TrackerConfig
 
-# Tracker flags default to None = "not set": the model file's tuned settings (or the library defaults for a
-# model without them) apply unless the user gives a value. flag -> TrackerConfig field.
-TRACKER_FLAGS = {
-    "association": "association", "high_thresh": "high_score_threshold", "low_thresh": "low_score_threshold",
-    "new_track_thresh": "new_track_score_threshold", "sot_lambda": "sot_lambda", "min_hits": "min_hits",
-    "max_lost_seconds": "max_lost_seconds",
-}
-_UNSET = " (default: the model's tuned setting)"
+# Short names of earlier releases, kept working: TrackerConfig field -> extra flag.
+LEGACY_FLAGS = {"high_score_threshold": "--high-thresh", "low_score_threshold": "--low-thresh",
+                "new_track_score_threshold": "--new-track-thresh"}
+
+
+def add_tracker_flags(parser: argparse.ArgumentParser) -> None:
+    """One ``--<setting>`` flag per ``TrackerConfig`` field, generated from its ``Setting`` (help, choices,
+    bounds): a new tracker knob needs no edit here. Every flag defaults to None = unset, so the model file's
+    tuned setting (or the library default for a model without them) applies unless the user gives a value."""
+    group = parser.add_argument_group("tracker settings (default: the model's tuned setting)")
+    for name, typ, _, setting in TrackerConfig.settings():
+        flags = [f"--{name.replace('_', '-')}"] + ([LEGACY_FLAGS[name]] if name in LEGACY_FLAGS else [])
+        valid = "; ".join(x for x in (setting.bounds_text(), setting.rule) if x)
+        text = setting.help + (f" Valid: {valid}." if valid else "")
+        kwargs = dict(dest=name, default=None, help=text.replace("%", "%%"))  # argparse formats help with %
+        if typ is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            kwargs.update(type=typ, choices=setting.choices or None)
+        group.add_argument(*flags, **kwargs)
+
+
+def tracker_overrides(args: argparse.Namespace) -> dict:
+    """The tracker settings given on the command line (unset flags left out)."""
+    return {name: getattr(args, name) for name, *_ in TrackerConfig.settings() if getattr(args, name) is not None}
 
 
 def register(subparsers) -> None:
@@ -27,14 +44,7 @@ def register(subparsers) -> None:
     p.add_argument("--checkpoint", default=None, help="model checkpoint (default: the packaged default)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda:N")
     p.add_argument("--half", action="store_true", help="half precision on CUDA")
-    p.add_argument("--association", choices=ASSOCIATION_MODES, default=None, help="association mode" + _UNSET)
-    p.add_argument("--high-thresh", type=float, default=None, help="stage-1 detection score" + _UNSET)
-    p.add_argument("--low-thresh", type=float, default=None,
-                   help="lowest detection score kept (also the detector's decode threshold)" + _UNSET)
-    p.add_argument("--new-track-thresh", type=float, default=None, help="score that starts a track" + _UNSET)
-    p.add_argument("--sot-lambda", type=float, default=None, help="ridge lambda of the SOT models" + _UNSET)
-    p.add_argument("--min-hits", type=int, default=None, help="matches that confirm a track" + _UNSET)
-    p.add_argument("--max-lost-seconds", type=float, default=None, help="how long lost tracks are kept" + _UNSET)
+    add_tracker_flags(p)
     p.add_argument("--first", type=int, default=1, help="first frame (1-based, inclusive)")
     p.add_argument("--last", type=int, default=None, help="last frame (inclusive; default: end)")
     p.add_argument("--fps", type=float, default=None, help="override the source frame rate (timestamps)")
@@ -55,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from ..tracking import Tracker, config_for_model, tracks_to_publish
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    config_for_model(None, tracker_overrides(args))  # a bad flag value fails here, before the model loads
     source = open_source(args.source, fps=args.fps)
     if (args.last is not None and args.last < args.first) or (source.length and args.first > source.length):
         return _no_frames(args, source)
@@ -64,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
         checkpoint = default_checkpoint_path()
     detector = Detector.from_checkpoint(checkpoint, device=args.device, half=args.half)
-    config, origin = config_for_model(detector.meta, {field: getattr(args, flag) for flag, field in TRACKER_FLAGS.items()})
+    config, origin = config_for_model(detector.meta, tracker_overrides(args))
     logging.getLogger("sotmot.track").info("tracker: %s", origin)
     detector.score_threshold = config.low_score_threshold  # the tracker's lowest threshold is the decode threshold
     tracker = Tracker(config)

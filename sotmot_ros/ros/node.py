@@ -186,10 +186,9 @@ class SotmotNode(LifecycleNode):
             det.score_threshold = parameters.decode_threshold(self._values)
         if any(parameters.SPEC_BY_NAME[n].target == parameters.TRACKER for n in changed):
             cfg = parameters.tracker_config(self._values, self._model_meta)
-            with self._cond:  # the worker reads tracker.config at each update
-                for cam in self._cameras:
-                    if cam.tracker is not None:
-                        cam.tracker.config = cfg
+            for cam in self._cameras:  # an immutable config, taken whole by each tracker's next update
+                if cam.tracker is not None:
+                    cam.tracker.config = cfg
 
         self.get_logger().info(f"parameters updated: {changed}")
 

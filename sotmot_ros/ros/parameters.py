@@ -16,7 +16,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.exceptions import ParameterUninitializedException
 from rclpy.parameter import Parameter
 
-from ..tracking.config import ASSOCIATION_MODES, GATE_KINDS, MODEL_META_KEY, TrackerConfig, config_for_model
+from ..tracking.config import MODEL_META_KEY, TrackerConfig, config_for_model
 
 DETECTOR = "detector"
 TRACKER = "tracker"
@@ -49,7 +49,6 @@ class ParamSpec:
     low: float | None = None  # inclusive range, numbers only
     high: float | None = None
     choices: tuple = ()  # allowed values (strings / items of string lists)
-    config_key: str | None = None  # TrackerConfig field / Detector kwarg, default = name
     extra_constraints: str = ""
 
     @property
@@ -88,7 +87,23 @@ class ParamSpec:
 
 
 _BIG = 1e9
-_T = TrackerConfig()  # library defaults
+_BIG_INT = 2**31 - 1
+
+def tracker_specs() -> tuple[ParamSpec, ...]:
+    """One RUNTIME parameter per ``TrackerConfig`` field, generated from its ``Setting`` (description,
+    bounds, choices, cross-setting rule): a new tracker knob is added in the library only. Defaults are the
+    library's; the model file's tuned settings replace them at configure (``model_tracker_values``)."""
+    specs = []
+    for name, typ, default, setting in TrackerConfig.settings():
+        constraints = [c for c in (setting.bounds_text(), setting.rule) if c]
+        low = high = None
+        if typ in (int, float) and (setting.low is not None or setting.high is not None):
+            low = setting.low if setting.low is not None else -_BIG
+            high = setting.high if setting.high is not None else (_BIG_INT if typ is int else _BIG)
+        specs.append(ParamSpec(name, default, setting.help, TRACKER, low=low, high=high, choices=setting.choices,
+                               extra_constraints="; ".join(constraints)))
+    return tuple(specs)
+
 
 SPECS: tuple[ParamSpec, ...] = (
     # --- model / detector
@@ -107,27 +122,8 @@ SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("max_detections", 500, "Top-K heatmap peaks decoded per image.", DETECTOR, low=1, high=10000),
     ParamSpec("min_box_area", 0.0, "Detections with a smaller box (pixels^2 of the input image) are dropped.",
               DETECTOR, low=0.0, high=_BIG),
-    # --- tracker
-    ParamSpec("association", _T.association, "Association mode: sot (SOT response fused with IoU, motion-"
-              "gated), iou, or motion+iou.", TRACKER, choices=ASSOCIATION_MODES),
-    ParamSpec("sot_lambda", _T.sot_lambda, "Ridge lambda of the per-track SOT models (> 0).", TRACKER,
-              low=1e-6, high=1e6),
-    ParamSpec("weight_sot", _T.weight_sot, "Fusion weight of the SOT response in stage 1.", TRACKER, low=0.0, high=1.0),
-    ParamSpec("weight_iou", _T.weight_iou, "Fusion weight of the IoU in stage 1.", TRACKER, low=0.0, high=1.0),
-    ParamSpec("gate", _T.gate, "Motion gate: mahalanobis, centre or none.", TRACKER, choices=GATE_KINDS),
-    ParamSpec("high_score_threshold", _T.high_score_threshold, "Detections with at least this score take "
-              "part in the first association stage.", TRACKER, low=0.0, high=1.0),
-    ParamSpec("low_score_threshold", _T.low_score_threshold, "Detections below this score are discarded; "
-              "[low, high) only in the second stage.", TRACKER, low=0.0, high=1.0,
-              extra_constraints="<= high_score_threshold"),
-    ParamSpec("new_track_score_threshold", _T.new_track_score_threshold, "Score an unmatched detection needs "
-              "to start a track.", TRACKER, low=0.0, high=1.0, extra_constraints=">= high_score_threshold"),
-    ParamSpec("min_hits", _T.min_hits, "Consecutive matched updates that confirm a tentative track.", TRACKER,
-              low=1, high=1000),
-    ParamSpec("max_lost_seconds", _T.max_lost_seconds, "A lost track is kept this long (s) for "
-              "re-identification.", TRACKER, low=0.0, high=3600.0),
-    ParamSpec("max_time_jump_seconds", _T.max_time_jump_seconds, "A forward stamp jump larger than this (s) "
-              "resets the tracker; a backward jump always does.", TRACKER, low=1e-3, high=1e6),
+    # --- tracker: generated from TrackerConfig (see tracker_specs)
+    *tracker_specs(),
     # --- node / input / output
     ParamSpec("publish_states", ["confirmed"], "Track states published (tentative, confirmed, lost).",
               NODE, choices=TRACK_STATES),
@@ -151,6 +147,59 @@ SPECS: tuple[ParamSpec, ...] = (
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
 TRACKER_PARAMS = tuple(s.name for s in SPECS if s.target == TRACKER)
+
+
+# ----------------------------------------------------------------------------- the shipped params file
+
+PARAMS_FILE_HEADER = """\
+# Parameters of the SOTMOT node, generated from sotmot_ros/ros/parameters.py (which derives the tracker's
+# from sotmot_ros.tracking.TrackerConfig): `python -m sotmot_ros.ros.parameters > config/sotmot.yaml`.
+# `ros2 param describe /sotmot <name>` shows the same descriptions where ros2cli exists. When they can change:
+#   (no tag)     any time (`ros2 param set` / the set_parameters service); applied at once
+#   [configure]  only while the node is unconfigured (deactivate + cleanup, set, configure); applied at configure
+#   [read-only]  only at start-up (this file or -p); restart the node to change them
+# An invalid value here makes configure fail with the reason (the node does not run on a default);
+# an unknown name is reported with the closest valid one.
+#   ros2 run sotmot_ros sotmot_node --ros-args --params-file config/sotmot.yaml
+/**:
+  ros__parameters:
+"""
+_SECTIONS = {
+    DETECTOR: ["# ---- Model / detector"],
+    TRACKER: ["# ---- Tracker (sotmot_ros.tracking.TrackerConfig)",
+              "# Unset (commented) = the settings tuned for the model and stored in its file (the library defaults",
+              "# shown here for a model file without them). Uncomment a line to override that one value."],
+    NODE: ["# ---- Input, output, node"],
+}
+
+
+def params_yaml() -> str:
+    """The shipped ``config/sotmot.yaml``: every parameter with its description, when it may change and its
+    valid values. Tracker values are commented out (set, they would override the model's tuned settings)."""
+    import json
+    import textwrap
+
+    lines, section = [PARAMS_FILE_HEADER.rstrip("\n")], None
+    for spec in SPECS:
+        if spec.target != section:
+            section = spec.target
+            lines += [""] + [f"    {line}" for line in _SECTIONS[section]]
+        tag = {CONFIGURE: " [configure]", STARTUP: " [read-only]"}.get(spec.change, "")
+        about = spec.description + tag
+        if spec.choices:
+            about += " One of: " + ", ".join(map(str, spec.choices)) + "."
+        if spec.target == TRACKER:  # the Setting's own words: bounds (open ones too) and cross-setting rule
+            about += f" Valid: {spec.extra_constraints}." if spec.extra_constraints else ""
+        elif spec.low is not None and spec.high < _BIG:
+            about += f" Range [{spec.low:g}, {spec.high:g}]."
+        lines += textwrap.wrap(about, 104, initial_indent="    # ", subsequent_indent="    # ")
+        value = f"{spec.name}: {json.dumps(spec.default)}"
+        if spec.ptype is list and not spec.default:
+            lines += ["    # (an empty list cannot be written in a ROS parameter file; uncomment to name the cameras)",
+                      f'    # {spec.name}: ["front", "back"]']
+        else:
+            lines.append(f"    # {value}" if spec.target == TRACKER else f"    {value}")
+    return "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------------------------------- validation
@@ -416,25 +465,21 @@ def current_values(node) -> dict:
 def tracker_config(values: dict, model_meta: dict | None = None) -> TrackerConfig:
     """TrackerConfig from the parameter values over the model's tuned settings (raises ValueError).
 
-    The parameters cover the common knobs; the model file's tuned settings (``config_for_model``) fill in
-    the rest, so a runtime change of one parameter never drops the model's tuning of the others.
+    Every TrackerConfig field is a parameter; the model file's tuned settings (``config_for_model``) lie
+    under the values given, so a runtime change of one parameter never drops the model's tuning of the others.
     """
     overrides = {}
     for spec in SPECS:
         if spec.target == TRACKER and spec.name in values:
             v = values[spec.name]
-            overrides[spec.config_key or spec.name] = float(v) if spec.ptype is float else v
+            overrides[spec.name] = float(v) if spec.ptype is float else v
     return config_for_model(model_meta, overrides)[0]
 
 
 def model_tracker_values(model_meta: dict | None, explicit: set[str]) -> dict:
     """Tracker parameter values the model's tuned settings give, for the parameters the user did not set."""
     tuned = config_for_model(model_meta)[0].to_dict() if (model_meta or {}).get(MODEL_META_KEY) else {}
-    return {
-        spec.name: tuned[spec.config_key or spec.name]
-        for spec in SPECS
-        if spec.target == TRACKER and spec.name not in explicit and (spec.config_key or spec.name) in tuned
-    }
+    return {name: tuned[name] for name in TRACKER_PARAMS if name not in explicit and name in tuned}
 
 
 def detector_kwargs(values: dict) -> dict:
@@ -499,3 +544,7 @@ def camera_names(topics: list[str], names: list[str] | None = None) -> list[str]
             seen[n] = seen.get(n, 0) + 1
             out[i] = f"{n}_{seen[n]}"
     return out
+
+
+if __name__ == "__main__":
+    print(params_yaml(), end="")

@@ -1,15 +1,13 @@
 """`TrackerConfig`: every tracker knob in one validated place.
 
 Times are seconds (never frame counts) so the tracker behaves the same at any frame rate and when
-frames are dropped. The defaults of sot_lambda (2.0) and of the detection thresholds (high 0.2, new track
-0.3) were chosen with ``bench/tune_tracker.py`` on the PETS09-S2L1 validation frames 318-397 with the
-bundled model (see ``sotmot_ros/weights/MODEL_CARD.md``); re-tune them for another detector.
+frames are dropped. These are the library defaults; a model file carries the settings tuned for it
+(``config_for_model``; ``bench/tune_tracker.py --write`` chooses them on validation scenes).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-
+from dataclasses import asdict, dataclass, field, fields
 from typing import NamedTuple
 
 
@@ -30,128 +28,150 @@ ASSOCIATION_MODES = tuple(ASSOCIATION_STRATEGIES)
 GATE_KINDS = ("mahalanobis", "centre", "none")
 
 
-@dataclass
-class TrackerConfig:
-    """Configuration of :class:`sotmot_ros.tracking.Tracker` (validated on construction).
+@dataclass(frozen=True)
+class Setting:
+    """What one tracker setting means and which values it takes: the one definition from which the
+    validation below, the ROS parameter descriptors and the ``sotmot track`` flags are all derived.
 
-    Association:
-        association: 'sot' (SOT response fused with IoU, motion-gated), 'iou' (IoU only, no gate) or
-            'motion+iou' (IoU, motion-gated).
-        sot_lambda: ridge lambda of the per-track SOT models (> 0).
-        sot_normalize: divide each track's responses by its response to its own template. A ridge model
-            answers 1 / (1 + lambda) to its own (orthogonal) template, so raw responses shrink as lambda
-            grows and the thresholds/fusion weights below mean different things at each lambda;
-            normalised, a detection that looks exactly like the track scores 1.
-        weight_sot, weight_iou: fusion weights of stage 1, similarity = (ws*resp + wi*iou) / (ws + wi).
-        min_sot_response: a stage-1 pair needs a response >= this or an IoU >= ``min_iou_stage1``.
-        min_iou_stage1: see above; also the only test in the IoU modes.
-        min_similarity_stage1: fused similarity a stage-1 match needs.
-        min_iou_stage2: IoU a confirmed track needs with a leftover/low-score detection (stage 2).
-        min_iou_tentative: IoU a tentative track needs with a leftover high-score detection (stage 3).
-        gate: 'mahalanobis' (chi-square 95 % on the KF innovation of cx, cy, w, h), 'centre' (centre
-            distance / box height <= ``gate_centre_distance``) or 'none'.
-        gate_centre_distance: threshold of the 'centre' gate, in box heights.
-        gate_widen_per_second: lost tracks' gate threshold is multiplied by (1 + this * seconds lost).
-    Detections:
-        high_score_threshold: detections >= this take part in stage 1 and can start tracks.
-        low_score_threshold: detections below this are discarded; those in [low, high) only in stage 2.
-        new_track_score_threshold: an unmatched high detection needs this score to start a track.
-    Lifecycle:
-        min_hits: consecutive matched updates that confirm a tentative track (1 = immediately).
-        confirm_on_first_update: tracks born at the first update after a (re)start are confirmed at once.
-        tentative_timeout_seconds: an unmatched tentative track is removed once it has gone this long
-            without a match (0 = at its first miss).
-        max_lost_seconds: a lost track is kept this long for re-identification, then removed.
-        template_momentum: fraction of the old SOT template kept at each update (EMA; 0 = replace).
-        template_update_min_score: only detections with at least this score update the template.
-        history_length: per-track box history cap (memory bound).
-        max_tracks: hard cap on live tracks (memory bound that holds even when stamps stop advancing);
-            beyond it the lost tracks unmatched the longest go first, then the oldest tentative ones.
-    Time:
-        max_time_jump_seconds: a forward jump larger than this resets the tracker (backward always does).
-    Motion model (Kalman filter, box heights as the unit so noise scales with target size):
-        kf_std_measurement: measurement noise std, in box heights.
-        kf_position_noise: position random-walk density, heights^2 per second.
-        kf_velocity_noise: velocity random-walk density, heights^2 per second^3.
-        kf_init_velocity_std: initial velocity std, heights per second.
+    Bounds are inclusive unless ``low_open`` / ``high_open``; None = unbounded. ``rule`` describes a
+    cross-setting constraint (checked in :meth:`TrackerConfig.__post_init__`) for descriptors and help.
     """
 
-    association: str = "sot"
-    sot_lambda: float = 2.0
-    sot_normalize: bool = False
-    weight_sot: float = 0.7
-    weight_iou: float = 0.3
-    min_sot_response: float = 0.2
-    min_iou_stage1: float = 0.2
-    min_similarity_stage1: float = 0.2
-    min_iou_stage2: float = 0.5
-    min_iou_tentative: float = 0.3
-    gate: str = "mahalanobis"
-    gate_centre_distance: float = 1.0
-    gate_widen_per_second: float = 0.5
-    high_score_threshold: float = 0.2
-    low_score_threshold: float = 0.1
-    new_track_score_threshold: float = 0.3
-    min_hits: int = 2
-    confirm_on_first_update: bool = True
-    tentative_timeout_seconds: float = 0.0
-    max_lost_seconds: float = 1.5
-    template_momentum: float = 0.9
-    template_update_min_score: float = 0.5
-    history_length: int = 30
-    max_tracks: int = 1000
-    max_time_jump_seconds: float = 5.0
-    kf_std_measurement: float = 0.05
-    kf_position_noise: float = 0.075
-    kf_velocity_noise: float = 1.0
-    kf_init_velocity_std: float = 0.5
+    help: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple = ()
+    rule: str = ""
+
+    def bounds_text(self) -> str:
+        """``'in [0, 1]'``, ``'> 0'``, ``'>= 1'``... ('' when unbounded)."""
+        lo = None if self.low is None else ("> " if self.low_open else ">= ") + f"{self.low:g}"
+        hi = None if self.high is None else ("< " if self.high_open else "<= ") + f"{self.high:g}"
+        if lo and hi:
+            return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+        return lo or hi or ""
+
+    def violation(self, name: str, value) -> str | None:
+        """None when ``value`` is within the choices and bounds, else the reason."""
+        if self.choices and value not in self.choices:
+            return f"{name} must be one of {self.choices}, got {value!r}"
+        too_low = self.low is not None and (value <= self.low if self.low_open else value < self.low)
+        too_high = self.high is not None and (value >= self.high if self.high_open else value > self.high)
+        if too_low or too_high:
+            return f"{name} must be {self.bounds_text()}, got {value}"
+        return None
+
+
+def _setting(default, help: str, **bounds):
+    return field(default=default, metadata={"setting": Setting(help, **bounds)})
+
+
+_PROBABILITY = dict(low=0.0, high=1.0)
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Configuration of :class:`sotmot_ros.tracking.Tracker`: immutable, validated on construction.
+
+    Each field's meaning and valid values are its :class:`Setting` (``TrackerConfig.settings()``); the
+    ROS node's tracker parameters and the ``sotmot track`` flags are generated from them, so a new knob
+    is added here only. Change settings by building a new object (``dataclasses.replace``) and handing
+    it to ``Tracker.config``: the tracker swaps it in whole between two updates.
+    """
+
+    # --- association
+    association: str = _setting(
+        "sot", "Association mode: sot (SOT response fused with IoU, motion-gated), iou (IoU only, no gate) "
+        "or motion+iou (IoU, motion-gated).", choices=ASSOCIATION_MODES)
+    sot_lambda: float = _setting(2.0, "Ridge lambda of the per-track SOT models.", low=0.0, low_open=True)
+    sot_normalize: bool = _setting(
+        False, "Divide each track's SOT responses by its response to its own template (a ridge model answers "
+        "1 / (1 + lambda) to its own template, so raw responses shrink as lambda grows).")
+    weight_sot: float = _setting(0.7, "Fusion weight of the SOT response in stage 1: similarity = (ws * "
+                                 "response + wi * IoU) / (ws + wi).", low=0.0, rule="weight_sot + weight_iou > 0")
+    weight_iou: float = _setting(0.3, "Fusion weight of the IoU in stage 1.", low=0.0, rule="weight_sot + weight_iou > 0")
+    min_sot_response: float = _setting(
+        0.2, "A stage-1 pair needs an SOT response >= this or an IoU >= min_iou_stage1.")
+    min_iou_stage1: float = _setting(0.2, "See min_sot_response; the only test of stage 1 in the IoU modes.",
+                                     **_PROBABILITY)
+    min_similarity_stage1: float = _setting(0.2, "Fused similarity a stage-1 match needs.", **_PROBABILITY)
+    min_iou_stage2: float = _setting(0.5, "IoU a confirmed track needs with a left-over or low-score detection "
+                                     "(stage 2).", **_PROBABILITY)
+    min_iou_tentative: float = _setting(0.3, "IoU a tentative track needs with a left-over high-score detection "
+                                        "(stage 3).", **_PROBABILITY)
+    gate: str = _setting("mahalanobis", "Motion gate: mahalanobis (chi-square 95 % on the Kalman innovation of "
+                         "cx, cy, w, h), centre (centre distance / box height <= gate_centre_distance) or none.",
+                         choices=GATE_KINDS)
+    gate_centre_distance: float = _setting(1.0, "Threshold of the centre gate, in box heights.", low=0.0,
+                                           low_open=True)
+    gate_widen_per_second: float = _setting(0.5, "A lost track's gate threshold is multiplied by (1 + this x "
+                                            "seconds lost).", low=0.0)
+    # --- detections
+    high_score_threshold: float = _setting(0.2, "Detections with at least this score take part in stage 1 and "
+                                           "can start tracks.", **_PROBABILITY)
+    low_score_threshold: float = _setting(
+        0.1, "Detections below this score are discarded; those in [low, high) only take part in stage 2. "
+        "Also the detector's decode threshold.", **_PROBABILITY, rule="<= high_score_threshold")
+    new_track_score_threshold: float = _setting(0.3, "Score an unmatched detection needs to start a track.",
+                                                **_PROBABILITY, rule=">= high_score_threshold")
+    # --- lifecycle
+    min_hits: int = _setting(2, "Consecutive matched updates that confirm a tentative track (1 = at once).", low=1)
+    confirm_on_first_update: bool = _setting(True, "Tracks born at the first update after a (re)start are "
+                                             "confirmed at once.")
+    tentative_timeout_seconds: float = _setting(0.0, "An unmatched tentative track is removed once it has gone "
+                                                "this long (s) without a match (0 = at its first miss).", low=0.0)
+    max_lost_seconds: float = _setting(1.5, "A lost track is kept this long (s) for re-identification, then "
+                                       "removed.", low=0.0)
+    template_momentum: float = _setting(0.9, "Fraction of the old SOT template kept at each update (EMA; "
+                                        "0 = replace).", low=0.0, high=1.0, high_open=True)
+    template_update_min_score: float = _setting(0.5, "Only detections with at least this score update a "
+                                                "track's template.", **_PROBABILITY)
+    history_length: int = _setting(30, "Per-track box history cap (memory bound).", low=1)
+    max_tracks: int = _setting(1000, "Hard cap on live tracks (a memory bound that holds even when stamps stop "
+                               "advancing); beyond it the lost tracks unmatched the longest go first, then the "
+                               "oldest tentative ones.", low=1)
+    # --- time
+    max_time_jump_seconds: float = _setting(5.0, "A forward stamp jump larger than this (s) resets the tracker; "
+                                            "a backward jump always does.", low=0.0, low_open=True)
+    # --- motion model (Kalman filter; box heights are the unit, so noise scales with target size)
+    kf_std_measurement: float = _setting(0.05, "Kalman measurement noise std, in box heights.", low=0.0,
+                                         low_open=True)
+    kf_position_noise: float = _setting(0.075, "Kalman position random-walk density, heights^2 per second.",
+                                        low=0.0)
+    kf_velocity_noise: float = _setting(1.0, "Kalman velocity random-walk density, heights^2 per second^3.",
+                                        low=0.0)
+    kf_init_velocity_std: float = _setting(0.5, "Kalman initial velocity std, heights per second.", low=0.0,
+                                           low_open=True)
 
     def __post_init__(self):
         errors = []
-        if self.association not in ASSOCIATION_MODES:
-            errors.append(f"association must be one of {ASSOCIATION_MODES}, got {self.association!r}")
-        if self.gate not in GATE_KINDS:
-            errors.append(f"gate must be one of {GATE_KINDS}, got {self.gate!r}")
         for f in fields(self):
             v = getattr(self, f.name)
             if f.type in ("float", "int") and (isinstance(v, bool) or not isinstance(v, (int, float))):
                 errors.append(f"{f.name} must be a number, got {v!r}")
+            elif f.type == "int" and not isinstance(v, int):
+                errors.append(f"{f.name} must be an integer, got {v!r}")
             elif f.type == "float" and v != v:
                 errors.append(f"{f.name} must not be NaN")
             elif f.type == "bool" and not isinstance(v, bool):
                 errors.append(f"{f.name} must be a bool, got {v!r}")
-        if errors:
-            raise ValueError("invalid TrackerConfig: " + "; ".join(errors))
-
-        def check(cond, msg):
-            if not cond:
-                errors.append(msg)
-
-        check(self.sot_lambda > 0, f"sot_lambda must be > 0, got {self.sot_lambda}")
-        check(self.weight_sot >= 0 and self.weight_iou >= 0, "fusion weights must be >= 0")
-        check(self.weight_sot + self.weight_iou > 0, "weight_sot + weight_iou must be > 0")
-        for name in ("min_iou_stage1", "min_iou_stage2", "min_iou_tentative", "min_similarity_stage1",
-                     "high_score_threshold", "low_score_threshold", "new_track_score_threshold",
-                     "template_update_min_score"):
-            v = getattr(self, name)
-            check(0.0 <= v <= 1.0, f"{name} must be in [0, 1], got {v}")
-        check(self.low_score_threshold <= self.high_score_threshold,
-              f"low_score_threshold ({self.low_score_threshold}) must be <= high_score_threshold "
-              f"({self.high_score_threshold})")
-        check(self.new_track_score_threshold >= self.high_score_threshold,
-              f"new_track_score_threshold ({self.new_track_score_threshold}) must be >= "
-              f"high_score_threshold ({self.high_score_threshold}): only high detections start tracks")
-        check(0.0 <= self.template_momentum < 1.0, f"template_momentum must be in [0, 1), got {self.template_momentum}")
-        check(isinstance(self.min_hits, int) and self.min_hits >= 1, f"min_hits must be an int >= 1, got {self.min_hits}")
-        check(isinstance(self.history_length, int) and self.history_length >= 1,
-              f"history_length must be an int >= 1, got {self.history_length}")
-        check(isinstance(self.max_tracks, int) and self.max_tracks >= 1,
-              f"max_tracks must be an int >= 1, got {self.max_tracks}")
-        for name in ("tentative_timeout_seconds", "max_lost_seconds", "gate_widen_per_second",
-                     "kf_position_noise", "kf_velocity_noise"):
-            check(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("max_time_jump_seconds", "gate_centre_distance", "kf_std_measurement", "kf_init_velocity_std"):
-            check(getattr(self, name) > 0, f"{name} must be > 0, got {getattr(self, name)}")
+            elif f.type == "str" and not isinstance(v, str):
+                errors.append(f"{f.name} must be a string, got {v!r}")
+            else:
+                reason = f.metadata["setting"].violation(f.name, v)
+                if reason:
+                    errors.append(reason)
+        if not errors:  # cross-setting rules (each also named in its Setting.rule)
+            if self.weight_sot + self.weight_iou <= 0:
+                errors.append("weight_sot + weight_iou must be > 0")
+            if self.low_score_threshold > self.high_score_threshold:
+                errors.append(f"low_score_threshold ({self.low_score_threshold}) must be <= high_score_threshold "
+                              f"({self.high_score_threshold})")
+            if self.new_track_score_threshold < self.high_score_threshold:
+                errors.append(f"new_track_score_threshold ({self.new_track_score_threshold}) must be >= "
+                              f"high_score_threshold ({self.high_score_threshold}): only high detections start tracks")
         if errors:
             raise ValueError("invalid TrackerConfig: " + "; ".join(errors))
 
@@ -161,6 +181,16 @@ class TrackerConfig:
     @property
     def strategy(self) -> AssociationStrategy:
         return ASSOCIATION_STRATEGIES[self.association]
+
+    @classmethod
+    def settings(cls) -> tuple[tuple[str, type, object, Setting], ...]:
+        """(name, type, default, Setting) of every field, in declaration order: what front-ends generate from."""
+        types = {"float": float, "int": int, "bool": bool, "str": str}
+        return tuple((f.name, types[f.type], f.default, f.metadata["setting"]) for f in fields(cls))
+
+    def kalman_settings(self) -> tuple[float, float, float, float]:
+        """The motion model's settings (a change of any of them means a new Kalman filter)."""
+        return (self.kf_std_measurement, self.kf_position_noise, self.kf_velocity_noise, self.kf_init_velocity_std)
 
 
 # The key of a model file's ``meta`` that holds the tracker settings tuned for that model.

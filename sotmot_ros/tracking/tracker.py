@@ -66,11 +66,9 @@ class Tracker:
             config = TrackerConfig(**overrides)
         elif overrides:
             config = TrackerConfig(**{**config.to_dict(), **overrides})
-        if not isinstance(config, TrackerConfig):
-            raise TypeError(f"config must be a TrackerConfig, got {type(config).__name__}")
-        self.config = config
-        self.kf = KalmanBoxFilter(config.kf_std_measurement, config.kf_position_noise,
-                                  config.kf_velocity_noise, config.kf_init_velocity_std)
+        self.config = config  # validated by the setter
+        self._active = config  # the settings self.kf was built for and the last update used
+        self.kf = KalmanBoxFilter(*config.kalman_settings())
         if int(first_id) < 1:
             raise ValueError(f"first_id must be >= 1, got {first_id}")
         self._first_id = int(first_id)  # a restarted pipeline can continue its ID sequence
@@ -78,6 +76,30 @@ class Tracker:
         self._next_id = self._first_id
         self.last_association_seconds = 0.0  # wall time of the last association (SOT + gate + assignment)
         self.reset()
+
+    # ------------------------------------------------------------------ settings
+    @property
+    def config(self) -> TrackerConfig:
+        """The settings the next update uses (the latest assigned)."""
+        return self._requested
+
+    @config.setter
+    def config(self, config: TrackerConfig) -> None:
+        """Swap in new settings, safely from any thread: the update running now finishes with the settings
+        it started with, the next one takes the new object whole (and rebuilds the Kalman filter when its
+        settings changed). A TrackerConfig is immutable, so nothing can change it half-way."""
+        if not isinstance(config, TrackerConfig):
+            raise TypeError(f"config must be a TrackerConfig, got {type(config).__name__}")
+        self._requested = config  # one reference assignment: atomic
+
+    def _settings_for_update(self) -> TrackerConfig:
+        """Take the latest settings for this update (the one place an update reads ``config``)."""
+        cfg = self._requested
+        if cfg is not self._active:
+            if cfg.kalman_settings() != self._active.kalman_settings():
+                self.kf = KalmanBoxFilter(*cfg.kalman_settings())  # the tracks' states stay valid: same units
+            self._active = cfg
+        return cfg
 
     # ------------------------------------------------------------------ state
     def reset(self, reset_ids: bool = True) -> None:
@@ -104,7 +126,7 @@ class Tracker:
         return list(self._tracks)
 
     # ------------------------------------------------------------------ update
-    def _check_time(self, timestamp) -> tuple[float, float]:
+    def _check_time(self, timestamp, cfg: TrackerConfig) -> tuple[float, float]:
         try:
             t = float(timestamp)
         except (TypeError, ValueError) as exc:
@@ -116,9 +138,9 @@ class Tracker:
         dt = t - self._last_time
         if dt < 0:
             reason = f"timestamp went backwards ({self._last_time:.3f} s -> {t:.3f} s): tracker reset"
-        elif dt > self.config.max_time_jump_seconds:
+        elif dt > cfg.max_time_jump_seconds:
             reason = (f"timestamp jumped {dt:.3f} s forward (> max_time_jump_seconds="
-                      f"{self.config.max_time_jump_seconds:g}): tracker reset")
+                      f"{cfg.max_time_jump_seconds:g}): tracker reset")
         else:
             return t, dt
         self.reset(reset_ids=False)
@@ -133,8 +155,8 @@ class Tracker:
         """
         if not isinstance(detections, Detections):
             raise TypeError(f"detections must be a sotmot_ros.types.Detections, got {type(detections).__name__}")
-        cfg = self.config
-        t, dt = self._check_time(timestamp)
+        cfg = self._settings_for_update()
+        t, dt = self._check_time(timestamp, cfg)
         first_update = self._last_time is None
         self._last_time = t
 
@@ -160,7 +182,7 @@ class Tracker:
                 tr.mean, tr.cov = mean[i], cov[i]
 
         t0 = time.perf_counter()
-        matches, responses = self._associate(dets, t)
+        matches, responses = self._associate(dets, t, cfg)
         self.last_association_seconds = time.perf_counter() - t0
 
         matched_tracks = np.zeros(len(tracks), bool)
@@ -176,7 +198,7 @@ class Tracker:
                 if tr.state == TrackState.LOST or (tr.state == TrackState.TENTATIVE and tr.streak >= cfg.min_hits):
                     tr.state = TrackState.CONFIRMED
             matched_tracks[ti] = True
-            self._update_templates([tracks[i] for i in ti], dets, di)
+            self._update_templates([tracks[i] for i in ti], dets, di, cfg)
             matched_dets[di] = True
 
         kept: list[Track] = []
@@ -204,24 +226,24 @@ class Tracker:
                 if cfg.min_hits <= 1 or (first_update and cfg.confirm_on_first_update):
                     tr.state = TrackState.CONFIRMED
                 kept.append(tr)
-        self._tracks = self._enforce_cap(kept)
+        self._tracks = self._enforce_cap(kept, cfg.max_tracks)
         return [self._output(tr, t) for tr in self._tracks]
 
-    def _enforce_cap(self, tracks: list[Track]) -> list[Track]:
+    def _enforce_cap(self, tracks: list[Track], max_tracks: int) -> list[Track]:
         """Keep at most ``max_tracks``: drop lost tracks unmatched the longest, then the oldest tentative ones."""
-        excess = len(tracks) - self.config.max_tracks
+        excess = len(tracks) - max_tracks
         if excess <= 0:
             return tracks
         rank = {TrackState.LOST: 0, TrackState.TENTATIVE: 1, TrackState.CONFIRMED: 2}
         victims = sorted(tracks, key=lambda tr: (rank[tr.state], tr.last_update_time, tr.track_id))[:excess]
         log.warning("more than max_tracks=%d tracks: dropping %d (are the timestamps advancing?)",
-                    self.config.max_tracks, excess)
+                    max_tracks, excess)
         drop = {id(tr) for tr in victims}
         return [tr for tr in tracks if id(tr) not in drop]
 
-    def _update_templates(self, matched: list[Track], dets: Detections, det_idx: np.ndarray) -> None:
+    def _update_templates(self, matched: list[Track], dets: Detections, det_idx: np.ndarray,
+                          cfg: TrackerConfig) -> None:
         """Batched EMA of the matched tracks' templates with confident detections' features."""
-        cfg = self.config
         if dets.features.shape[1] == 0:
             return
         ok = dets.scores[det_idx] >= cfg.template_update_min_score
@@ -235,9 +257,8 @@ class Tracker:
             tr.template = row
 
     # ------------------------------------------------------------------ association
-    def _associate(self, dets: Detections, t: float) -> tuple[np.ndarray, np.ndarray]:
+    def _associate(self, dets: Detections, t: float, cfg: TrackerConfig) -> tuple[np.ndarray, np.ndarray]:
         """Three-stage matching; returns matches (K, 2) track/detection indices and their SOT responses (K,)."""
-        cfg = self.config
         tracks = self._tracks
         n, m = len(tracks), len(dets)
         if n == 0 or m == 0:
