@@ -291,3 +291,16 @@ def test_training_config_reads_a_sequence_pair_count_and_rejects_a_bad_one():
     for bad in (-1, 1.5, "many"):
         with pytest.raises(ValueError, match="'pairs' must be an integer"):
             TrainConfig(train_sequences=[{"source": "a.mp4", "pairs": bad}])
+
+
+def test_training_config_is_the_model_config_plus_training_settings():
+    from sotmot_ros.model.config import ModelConfig
+    from sotmot_ros.train.config import TrainConfig
+
+    cfg = TrainConfig.load("config/train_people.yaml")
+    model = cfg.model_config()
+    assert isinstance(model, ModelConfig) and (model.input_width, model.input_height, model.head_conv) == (512, 384, 64)
+    with pytest.raises(ValueError, match="input_width must be a positive multiple of 32"):
+        TrainConfig(input_width=500)  # caught when the config is read, not when the network is built
+    with pytest.raises(ValueError, match="class_names has 2 entries"):
+        TrainConfig(num_classes=1, class_names=["a", "b"])

@@ -13,24 +13,22 @@ from dataclasses import asdict, dataclass, field, fields
 import yaml
 
 from ..config_utils import from_dict_strict
-from ..model.config import BACKBONES
+from ..model.config import ModelConfig
 from .losses import TRAIN_SOT_LAMBDA
 
 SEQUENCE_KEYS = {"source", "gt", "frames", "format", "seqinfo", "min_visibility", "pairs"}
 
 
 @dataclass
-class TrainConfig:
-    # model
-    backbone: str = "efficientnet_lite0"
-    pretrained: bool = True
-    init_model: str = ""  # optional model file to start from (project format)
-    num_classes: int = 1
-    class_names: list = field(default_factory=lambda: ["person"])
-    sot_dim: int = 128
-    head_conv: int = 256
+class TrainConfig(ModelConfig):
+    """The ModelConfig of the network to train (its fields, validated there: backbone, num_classes,
+    class_names, sot_dim, head_conv, input size) plus every training setting, as one flat YAML mapping."""
+
+    # model: the ModelConfig fields, with the training input size as default
     input_width: int = 576
     input_height: int = 448
+    pretrained: bool = True
+    init_model: str = ""  # optional model file to start from (project format)
     # data: lists of {source, gt, frames: [first, last], format, seqinfo, min_visibility, pairs}; a train
     # entry's ``pairs`` = N gives it exactly N pairs per epoch (instead of max_pairs_per_sequence's cap;
     # N above its frames repeats anchors): how a scene is weighted up
@@ -95,8 +93,7 @@ class TrainConfig:
                 setattr(self, f.name, float(value))
             elif f.type == "int" and isinstance(value, float) and value.is_integer():
                 setattr(self, f.name, int(value))
-        if self.backbone not in BACKBONES:
-            raise ValueError(f"unknown backbone {self.backbone!r}; choose one of {BACKBONES}")
+        super().__post_init__()  # the model fields
         if self.lr_schedule not in ("step", "cosine"):
             raise ValueError(f"lr_schedule must be 'step' or 'cosine', got {self.lr_schedule!r}")
         if self.sot_loss not in ("mse", "ce"):
@@ -133,6 +130,10 @@ class TrainConfig:
     def pairs_per_sequence(self) -> list[int]:
         """Each training sequence's exact pairs per epoch (its ``pairs``; 0 = capped by max_pairs_per_sequence)."""
         return [int(seq.get("pairs", 0)) for seq in self.train_sequences]
+
+    def model_config(self) -> ModelConfig:
+        """The architecture this config trains (what the model file stores)."""
+        return ModelConfig(**{f.name: getattr(self, f.name) for f in fields(ModelConfig)})
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -35,7 +35,6 @@ from ..data.dataset import PairDataset
 from ..data.mot import MOTSequence
 from ..data.pairs import PairSampler
 from ..model.checkpoint import atomic_save
-from ..model.config import ModelConfig
 from ..model.network import SOTMOTNet
 from . import distributed
 from .config import TrainConfig, resolve_path
@@ -168,11 +167,7 @@ class Trainer:
             num_workers=cfg.num_workers, persistent_workers=False,
         )
 
-        mcfg = ModelConfig(
-            backbone=cfg.backbone, num_classes=cfg.num_classes, sot_dim=cfg.sot_dim, head_conv=cfg.head_conv,
-            input_width=cfg.input_width, input_height=cfg.input_height, class_names=list(cfg.class_names),
-        )
-        self.model = SOTMOTNet(mcfg, pretrained_backbone=cfg.pretrained and not resume and not cfg.init_model)
+        self.model = SOTMOTNet(cfg.model_config(), pretrained_backbone=cfg.pretrained and not resume and not cfg.init_model)
         if cfg.init_model and not resume:
             from ..model.checkpoint import load_model
 
