@@ -297,7 +297,8 @@ def test_training_config_is_the_model_config_plus_training_settings():
     from sotmot_ros.model.config import ModelConfig
     from sotmot_ros.train.config import TrainConfig
 
-    cfg = TrainConfig.load("config/train_people.yaml")
+    cfg = TrainConfig.load(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config",
+                                        "train_people.yaml"))
     model = cfg.model_config()
     assert isinstance(model, ModelConfig) and (model.input_width, model.input_height, model.head_conv) == (512, 384, 64)
     with pytest.raises(ValueError, match="input_width must be a positive multiple of 32"):
