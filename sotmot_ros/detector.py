@@ -17,6 +17,7 @@ from .decode import decode_outputs
 from .model.checkpoint import default_checkpoint_path, load_model
 from .model.network import SOTMOTNet
 from .preprocess import to_network_input
+from .tracking.config import TrackerConfig, config_for_model
 from .types import Detections
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,9 @@ class Detector:
         model: a :class:`SOTMOTNet` (its config fixes the default input size).
         device: 'auto', 'cpu' or 'cuda:N'.
         half: float16 inference (CUDA only; ignored with a warning on CPU).
-        score_threshold: minimum heatmap score of a returned detection.
+        score_threshold: minimum heatmap score of a returned detection. Keep it at or below the tracker's
+            ``low_score_threshold`` (the default is the library tracker's; ``from_checkpoint`` uses the
+            model's tuned one), else the tracker's second stage sees nothing (it warns).
         max_detections: top-K peaks considered per image.
         input_size: (width, height) of the network input, multiples of 32; default the model's.
         min_box_area: detections with a smaller box (original-image pixels^2) are dropped.
@@ -66,7 +69,7 @@ class Detector:
         model: SOTMOTNet,
         device: str | torch.device = "auto",
         half: bool = False,
-        score_threshold: float = 0.3,
+        score_threshold: float = TrackerConfig().low_score_threshold,
         max_detections: int = 500,
         input_size: tuple[int, int] | None = None,
         min_box_area: float = 0.0,
@@ -107,6 +110,8 @@ class Detector:
         model, meta = load_model(path or default_checkpoint_path(), device="cpu")
         for key, value in (meta.get("detector") or {}).items():
             kwargs.setdefault(key, value)  # settings chosen for this model; explicit arguments win
+        # decode down to the low threshold of the tracker settings tuned for this model
+        kwargs.setdefault("score_threshold", config_for_model(meta)[0].low_score_threshold)
         det = cls(model, device=device, **kwargs)
         det.meta = meta
         return det
@@ -153,7 +158,8 @@ class Detector:
             area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
             keep = area > max(self.min_box_area, 0.0)
             results.append(
-                Detections(boxes[keep], det.scores.numpy()[keep], det.classes.numpy()[keep], det.features.numpy()[keep])
+                Detections(boxes[keep], det.scores.numpy()[keep], det.classes.numpy()[keep], det.features.numpy()[keep],
+                           score_floor=self.score_threshold)
             )
         return results
 

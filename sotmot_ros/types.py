@@ -23,13 +23,16 @@ class Detections:
     """Detections of one image: N boxes with scores, class ids and SOT features.
 
     ``features`` are the SOT-head vectors at the detected centres, L2-normalised (N x D);
-    D may be 0 when the detector has no SOT head (IoU-only tracking).
+    D may be 0 when the detector has no SOT head (IoU-only tracking). ``score_floor`` is the score
+    threshold they were decoded with (None = unknown): the tracker warns when it is above its own low
+    threshold, since its second stage would then silently see nothing.
     """
 
     boxes: np.ndarray
     scores: np.ndarray
     classes: np.ndarray = None
     features: np.ndarray = None
+    score_floor: float | None = None
 
     def __post_init__(self):
         self.boxes = _as2d(self.boxes, 4, np.float32)
@@ -49,7 +52,7 @@ class Detections:
 
     def select(self, idx) -> "Detections":
         """A subset by boolean mask or integer indices."""
-        return Detections(self.boxes[idx], self.scores[idx], self.classes[idx], self.features[idx])
+        return Detections(self.boxes[idx], self.scores[idx], self.classes[idx], self.features[idx], self.score_floor)
 
     @staticmethod
     def empty(feature_dim: int = 0) -> "Detections":

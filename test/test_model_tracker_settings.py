@@ -107,3 +107,20 @@ def test_box_nms_removes_a_second_peak_on_the_same_person_and_comes_from_the_mod
     assert Detector.from_checkpoint(path, device="cpu", nms_iou=1.0).nms_iou == 1.0  # explicit wins
     with pytest.raises(ValueError):
         Detector(small_model(), device="cpu", nms_iou=0.0)
+
+
+def test_the_detector_decodes_down_to_the_trackers_low_threshold_by_default(tmp_path):
+    """Library defaults must not silently disable the tracker's second stage (low-score detections)."""
+    from sotmot_ros.tracking import Tracker
+
+    path = tmp_path / "m.pt"
+    save_model(path, small_model())
+    plain = Detector.from_checkpoint(path, device="cpu")  # no tuned settings: the library tracker's low threshold
+    assert plain.score_threshold == TrackerConfig().low_score_threshold == Tracker().config.low_score_threshold
+    assert Detector(small_model(), device="cpu").score_threshold == TrackerConfig().low_score_threshold
+    update_meta(path, tracker={**TUNED, "low_score_threshold": 0.25})
+    tuned = Detector.from_checkpoint(path, device="cpu")
+    assert tuned.score_threshold == config_for_model(tuned.meta)[0].low_score_threshold == 0.25
+    assert Detector.from_checkpoint(path, device="cpu", score_threshold=0.05).score_threshold == 0.05  # explicit wins
+    image = np.full((64, 64, 3), 90, np.uint8)
+    assert tuned(image).score_floor == 0.25  # the detections say what they were decoded with

@@ -103,3 +103,16 @@ def test_cross_setting_rules_are_checked():
         TrackerConfig(weight_sot=0.0, weight_iou=0.0)
     with pytest.raises(ValueError, match="min_hits must be an integer"):
         TrackerConfig(min_hits=2.5)
+
+
+def test_detections_decoded_above_the_low_threshold_get_one_warning_naming_both(caplog):
+    tracker = Tracker(TrackerConfig(low_score_threshold=0.1))
+    dets = people(2, 0.0)
+    with caplog.at_level("WARNING", logger="sotmot_ros.tracking.tracker"):
+        tracker.update(dataclasses.replace(dets, score_floor=0.1), 0.0)
+        assert not caplog.records  # decoded down to the low threshold: fine
+        for k in range(3):
+            tracker.update(dataclasses.replace(people(2, 0.1 * (k + 1)), score_floor=0.3), 0.1 * (k + 1))
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "decoded at score >= 0.3 but low_score_threshold is 0.1" in warnings[0]
+    assert dets.select([0]).score_floor is None and dataclasses.replace(dets, score_floor=0.3).select([0]).score_floor == 0.3

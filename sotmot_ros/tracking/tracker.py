@@ -74,6 +74,7 @@ class Tracker:
         self._first_id = int(first_id)  # a restarted pipeline can continue its ID sequence
         self._on_reset = on_reset or (lambda reason: log.warning("%s", reason))
         self._next_id = self._first_id
+        self._warned_floor: tuple[float, float] | None = None
         self.last_association_seconds = 0.0  # wall time of the last association (SOT + gate + assignment)
         self.reset()
 
@@ -147,6 +148,15 @@ class Tracker:
         self._on_reset(reason + " (tracks restart, IDs stay unique)")
         return t, 0.0
 
+    def _check_score_floor(self, floor: float | None, low: float) -> None:
+        """Warn (once per combination) when detections were decoded above the low threshold: stage 2 would
+        silently never see a low-score detection."""
+        if floor is None or floor <= low + 1e-9 or self._warned_floor == (floor, low):
+            return
+        self._warned_floor = (floor, low)
+        log.warning("detections are decoded at score >= %g but low_score_threshold is %g: the second stage "
+                    "sees nothing below %g; set the detector's score_threshold <= %g", floor, low, floor, low)
+
     def update(self, detections: Detections, timestamp: float) -> list[TrackOutput]:
         """Advance to ``timestamp`` (seconds) with this frame's detections.
 
@@ -156,6 +166,7 @@ class Tracker:
         if not isinstance(detections, Detections):
             raise TypeError(f"detections must be a sotmot_ros.types.Detections, got {type(detections).__name__}")
         cfg = self._settings_for_update()
+        self._check_score_floor(detections.score_floor, cfg.low_score_threshold)
         t, dt = self._check_time(timestamp, cfg)
         first_update = self._last_time is None
         self._last_time = t
