@@ -55,6 +55,7 @@ import sotmot_ros  # noqa: E402,F401
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from sotmot_ros.boxes import box_areas  # noqa: E402
 from sotmot_ros.decode import decode_outputs  # noqa: E402
 from sotmot_ros.detector import Detector, resolve_device  # noqa: E402
 from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model  # noqa: E402
@@ -193,10 +194,10 @@ def detector_step(det: Detector, image: np.ndarray) -> dict[str, float]:
     outputs = det.model(batch)
     _sync(dev)
     t2 = time.perf_counter()
-    raw = decode_outputs(outputs, det.max_detections, det.score_threshold, down_ratio=det.config.down_ratio)[0]
+    raw = decode_outputs(outputs, det.max_detections, det.score_threshold, down_ratio=det.config.down_ratio,
+                         nms_iou=det.nms_iou)[0]
     boxes = lb.to_image(raw.boxes.numpy())
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    keep = area > max(det.min_box_area, 0.0)
+    keep = box_areas(boxes) > max(det.min_box_area, 0.0)
     _ = (boxes[keep], raw.scores.numpy()[keep], raw.features.numpy()[keep])
     t3 = time.perf_counter()
     return {"pre": t1 - t0, "forward": t2 - t1, "decode": t3 - t2, "total": t3 - t0}

@@ -18,9 +18,7 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
     ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
     inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
+    union = box_areas(a)[:, None] + box_areas(b)[None, :] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
@@ -44,3 +42,24 @@ def box_heights(boxes: np.ndarray) -> np.ndarray:
     """Heights of ltrb boxes (N,)."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     return boxes[:, 3] - boxes[:, 1]
+
+
+def box_areas(boxes: np.ndarray) -> np.ndarray:
+    """Areas of ltrb boxes (N,)."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+
+
+def ltrb_to_cxcywh(boxes: np.ndarray) -> np.ndarray:
+    """ltrb (N, 4) -> (cx, cy, w, h) (N, 4) float64 (the Kalman filter's measurement)."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    return np.stack([b[:, 0] + 0.5 * w, b[:, 1] + 0.5 * h, w, h], 1)
+
+
+def cxcywh_to_ltrb(z: np.ndarray, min_size: float = 1.0) -> np.ndarray:
+    """(cx, cy, w, h) (N, >=4) -> ltrb (N, 4); sizes clamped to >= ``min_size`` (a long Kalman prediction
+    may shrink a box to nothing)."""
+    z = np.asarray(z, dtype=np.float64).reshape(len(z), -1)
+    w, h = np.maximum(z[:, 2], min_size), np.maximum(z[:, 3], min_size)
+    return np.stack([z[:, 0] - 0.5 * w, z[:, 1] - 0.5 * h, z[:, 0] + 0.5 * w, z[:, 1] + 0.5 * h], 1)

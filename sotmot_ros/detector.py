@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from .boxes import box_areas
 from .decode import decode_outputs
 from .model.checkpoint import default_checkpoint_path, load_model
 from .model.network import SOTMOTNet
@@ -155,8 +156,7 @@ class Detector:
         results = []
         for det, lb in zip(raw, boxes_maps):
             boxes = lb.to_image(det.boxes.numpy())
-            area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-            keep = area > max(self.min_box_area, 0.0)
+            keep = box_areas(boxes) > max(self.min_box_area, 0.0)
             results.append(
                 Detections(boxes[keep], det.scores.numpy()[keep], det.classes.numpy()[keep], det.features.numpy()[keep],
                            score_floor=self.score_threshold)

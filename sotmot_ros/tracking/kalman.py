@@ -14,26 +14,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..boxes import cxcywh_to_ltrb, ltrb_to_cxcywh
+
 # chi-square 0.95 quantiles by degrees of freedom (gating on the 4-D box measurement).
 CHI2_95 = {1: 3.8415, 2: 5.9915, 3: 7.8147, 4: 9.4877}
 
 _H = np.hstack([np.eye(4), np.zeros((4, 4))])  # measurement picks (cx, cy, w, h)
 
 
-def boxes_to_z(boxes: np.ndarray) -> np.ndarray:
-    """ltrb boxes (N, 4) -> measurements (cx, cy, w, h)."""
-    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    w = b[:, 2] - b[:, 0]
-    h = b[:, 3] - b[:, 1]
-    return np.stack([b[:, 0] + 0.5 * w, b[:, 1] + 0.5 * h, w, h], 1)
-
-
-def z_to_boxes(z: np.ndarray) -> np.ndarray:
-    """(cx, cy, w, h) (N, >=4) -> ltrb boxes (N, 4); sizes clamped to >= 1 px (a long prediction may shrink)."""
-    z = np.asarray(z, dtype=np.float64)
-    w = np.maximum(z[:, 2], 1.0)
-    h = np.maximum(z[:, 3], 1.0)
-    return np.stack([z[:, 0] - 0.5 * w, z[:, 1] - 0.5 * h, z[:, 0] + 0.5 * w, z[:, 1] + 0.5 * h], 1)
+# The filter's measurement is (cx, cy, w, h); the conversions live with the other box conventions.
+boxes_to_z = ltrb_to_cxcywh
+z_to_boxes = cxcywh_to_ltrb
 
 
 class KalmanBoxFilter:

@@ -6,6 +6,7 @@ from collections import deque
 
 import numpy as np
 
+from ..boxes import cxcywh_to_ltrb
 from ..types import TrackState
 
 
@@ -44,9 +45,7 @@ class Track:
 
     @property
     def box(self) -> np.ndarray:
-        cx, cy, w, h = self.mean[:4].tolist()
-        w, h = max(w, 1.0), max(h, 1.0)  # same clamp as kalman.z_to_boxes
-        return np.array([cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h], np.float32)
+        return cxcywh_to_ltrb(self.mean[None, :4])[0].astype(np.float32)
 
     def mark_matched(self, score: float, class_id: int, timestamp: float, sot_response: float) -> None:
         """Bookkeeping of a successful match (Kalman correction is done by the caller in batch)."""

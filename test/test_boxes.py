@@ -1,0 +1,26 @@
+"""Box conventions (sotmot_ros.boxes): the one home of ltrb boxes, areas, IoU and the Kalman measurement."""
+
+import numpy as np
+
+from sotmot_ros.boxes import box_areas, box_heights, cxcywh_to_ltrb, iou_matrix, ltrb_to_cxcywh
+from sotmot_ros.tracking.kalman import KalmanBoxFilter
+from sotmot_ros.tracking.track import Track
+
+
+def test_centre_size_round_trip_and_clamp():
+    boxes = np.array([[10, 20, 50, 120], [0, 0, 1, 3]], np.float32)
+    z = ltrb_to_cxcywh(boxes)
+    np.testing.assert_allclose(z, [[30, 70, 40, 100], [0.5, 1.5, 1, 3]])
+    np.testing.assert_allclose(cxcywh_to_ltrb(z), boxes)
+    np.testing.assert_allclose(cxcywh_to_ltrb(np.array([[5.0, 5.0, -2.0, 0.0]])), [[4.5, 4.5, 5.5, 5.5]])
+    np.testing.assert_allclose(box_areas(boxes), [4000, 3])
+    np.testing.assert_allclose(box_heights(boxes), [100, 3])
+    assert iou_matrix(boxes, boxes[:1]).shape == (2, 1) and iou_matrix(boxes, boxes[:1])[0, 0] == 1.0
+
+
+def test_a_tracks_box_is_its_kalman_state_in_the_same_convention():
+    box = np.array([[10.0, 20.0, 50.0, 120.0]])
+    mean, cov = KalmanBoxFilter().initiate(box)
+    track = Track(1, mean[0], cov[0], np.ones(4, np.float32), 0.9, 0, 0.0, 5)
+    np.testing.assert_allclose(track.box, box[0])
+    assert track.box.dtype == np.float32
