@@ -192,5 +192,5 @@ def test_new_augmentation_fields_are_validated(tmp_path):
         0.25, 6.0, 0.0, 0.0, 0)
     for bad in (dict(aug_scale_mode="zoom"), dict(aug_person_height_min=0), dict(aug_zoom_min=2.0, aug_zoom_max=1.0),
                 dict(aug_blur=1.5), dict(aug_gray=-0.1), dict(max_pairs_per_sequence=-1)):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=next(iter(bad))):  # the error names the key as written
             tiny_config(clip, tmp_path / "o", **bad)

@@ -8,11 +8,13 @@ work from the checkout; absolute paths are used as they are.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import asdict, dataclass, field, fields
 
 import yaml
 
 from ..config_utils import from_dict_strict
+from ..data.augment import AugmentConfig
 from ..model.config import ModelConfig
 from .losses import TRAIN_SOT_LAMBDA
 
@@ -100,15 +102,11 @@ class TrainConfig(ModelConfig):
             raise ValueError(f"sot_loss must be 'mse' or 'ce', got {self.sot_loss!r}")
         if self.frame_cache not in ("jpeg", "raw"):
             raise ValueError(f"frame_cache must be 'jpeg' or 'raw', got {self.frame_cache!r}")
-        if self.aug_scale_mode not in ("range", "person"):
-            raise ValueError(f"aug_scale_mode must be 'range' or 'person', got {self.aug_scale_mode!r}")
-        if not 0 < self.aug_person_height_min <= self.aug_person_height_max:
-            raise ValueError("need 0 < aug_person_height_min <= aug_person_height_max")
-        if not 0 < self.aug_zoom_min <= self.aug_zoom_max:
-            raise ValueError("need 0 < aug_zoom_min <= aug_zoom_max")
-        for name in ("aug_blur", "aug_gray"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} is a probability in [0, 1]")
+        try:
+            self.augment_config()  # the aug_* keys are validated where they are defined
+        except ValueError as exc:  # name the keys as the user wrote them: blur -> aug_blur
+            names = "|".join(sorted((f.name for f in fields(AugmentConfig)), key=len, reverse=True))
+            raise ValueError(re.sub(rf"\b({names})\b", r"aug_\1", str(exc))) from None
         if self.max_pairs_per_sequence < 0:
             raise ValueError("max_pairs_per_sequence must be >= 0")
         if not 1 <= self.min_gap <= self.max_gap:
@@ -130,6 +128,10 @@ class TrainConfig(ModelConfig):
     def pairs_per_sequence(self) -> list[int]:
         """Each training sequence's exact pairs per epoch (its ``pairs``; 0 = capped by max_pairs_per_sequence)."""
         return [int(seq.get("pairs", 0)) for seq in self.train_sequences]
+
+    def augment_config(self) -> AugmentConfig:
+        """The training augmentation (the ``aug_*`` keys without their prefix)."""
+        return AugmentConfig(**{f.name: getattr(self, "aug_" + f.name) for f in fields(AugmentConfig)})
 
     def model_config(self) -> ModelConfig:
         """The architecture this config trains (what the model file stores)."""

@@ -30,7 +30,6 @@ import yaml
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..data.augment import AugmentConfig
 from ..data.dataset import PairDataset
 from ..data.mot import MOTSequence
 from ..data.pairs import PairSampler
@@ -89,16 +88,6 @@ def build_sequences(entries: list[dict], cache: str) -> list[MOTSequence]:
     return seqs
 
 
-def augment_config(cfg: TrainConfig) -> AugmentConfig:
-    """The training augmentation of a config (its ``aug_*`` fields)."""
-    return AugmentConfig(
-        scale=cfg.aug_scale, translate=cfg.aug_translate, flip=cfg.aug_flip, hsv=cfg.aug_hsv,
-        scale_mode=cfg.aug_scale_mode, person_height_min=cfg.aug_person_height_min,
-        person_height_max=cfg.aug_person_height_max, zoom_min=cfg.aug_zoom_min, zoom_max=cfg.aug_zoom_max,
-        blur=cfg.aug_blur, gray=cfg.aug_gray,
-    )
-
-
 def lr_factor(cfg: TrainConfig, step: int, iters_per_epoch: int) -> float:
     """LR multiplier at an iteration: linear warm-up, then step decay at epochs or cosine to 0."""
     warm = 1.0
@@ -139,7 +128,7 @@ class Trainer:
 
         if not cfg.train_sequences:
             raise ValueError("train_sequences is empty")
-        aug = augment_config(cfg)
+        aug = cfg.augment_config()
         common = dict(num_classes=cfg.num_classes, max_objs=cfg.max_objs)
         self.train_set = PairDataset(
             build_sequences(cfg.train_sequences, cfg.frame_cache), cfg.input_width, cfg.input_height, aug, **common
