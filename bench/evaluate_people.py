@@ -139,7 +139,7 @@ def format_sequence(name: str, s: dict) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", default=str(default_checkpoint_path()))
-    p.add_argument("--split", default="report", help="a split of config/people_splits.yaml (report | tune)")
+    p.add_argument("--split", default="report", help="a split of config/people_splits.yaml (report | tune | fit)")
     p.add_argument("--modes", nargs="+", default=list(ASSOCIATION_MODES), choices=ASSOCIATION_MODES)
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="tracker overrides")
     p.add_argument("--cache-dir", default=None)

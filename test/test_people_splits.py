@@ -1,0 +1,49 @@
+"""The people model's validation discipline, as data: report and tune scenes are never trained on, the fit
+split is training frames only, and nothing reaches the held-out PETS09-S2L1 frames 398-795."""
+
+from pathlib import Path
+
+import yaml
+
+from sotmot_ros.train.config import TrainConfig
+
+REPO = Path(__file__).resolve().parent.parent
+PETS_LAST_ALLOWED = 397  # frames 398-795 are held out of everything
+
+
+def frames(entry: dict, first_key="first", last_key="last") -> tuple[float, float]:
+    if "frames" in entry:
+        return tuple(entry["frames"])
+    return entry.get(first_key, 1), entry.get(last_key) or float("inf")
+
+
+def overlap(a, b) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def load():
+    splits = yaml.safe_load((REPO / "config" / "people_splits.yaml").read_text())
+    train = TrainConfig.load(str(REPO / "config" / "train_people.yaml"))
+    return splits, train
+
+
+def test_report_and_tune_scenes_are_not_trained_on():
+    splits, train = load()
+    for name in ("report", "tune"):
+        for e in splits[name]:
+            for t in train.train_sequences + train.val_sequences * (name == "report"):
+                assert not (Path(t["source"]).name == Path(e["source"]).name and overlap(frames(t), frames(e))), \
+                    (name, e["name"], t["source"])
+    tune_sources = {Path(e["source"]).name for e in splits["tune"]}
+    assert {Path(v["source"]).name for v in train.val_sequences} <= tune_sources  # validation losses: tune only
+
+
+def test_fit_split_is_training_frames_and_nothing_reaches_the_held_out_pets_frames():
+    splits, train = load()
+    for e in splits["fit"]:
+        assert any(Path(t["source"]).name == Path(e["source"]).name and frames(t)[0] <= frames(e)[0]
+                   and frames(e)[1] <= frames(t)[1] for t in train.train_sequences), e["name"]
+    everything = [e for split in splits.values() for e in split] + train.train_sequences + train.val_sequences
+    for e in everything:
+        if "pets" in e["source"].lower() or "vtest" in e["source"].lower():
+            assert frames(e)[1] <= PETS_LAST_ALLOWED, e
