@@ -24,7 +24,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from .image_conversion import bgr_to_image_msg
+from ..ros.image_conversion import bgr_to_image_msg
 
 FRAME_INDEX_SUFFIX = "frame_index"
 
@@ -99,7 +99,7 @@ class VideoPublisher(Node):
 
 
 def main(args=None) -> int:
-    from .parameters import init_rclpy
+    from ..ros.parameters import init_rclpy
 
     if not init_rclpy(args, "video_publisher"):  # bad params file / ROS arguments: one line, no traceback
         return 2

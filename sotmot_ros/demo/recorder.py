@@ -41,7 +41,7 @@ from vision_msgs.msg import Detection2DArray
 
 from ..data.mot import write_mot_results
 from ..types import TrackOutput, TrackState
-from . import messages
+from ..ros import messages
 
 
 class ResultRecorder(Node):
@@ -228,7 +228,7 @@ def mark_dropped(image: np.ndarray, frame: int) -> np.ndarray:
 
 
 def main(args=None) -> int:
-    from .parameters import init_rclpy
+    from ..ros.parameters import init_rclpy
 
     if not init_rclpy(args, "result_recorder"):  # bad params file / ROS arguments: one line, no traceback
         return 2
