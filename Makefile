@@ -30,7 +30,7 @@ setup:
 
 demo: setup
 	@cd "$(ROOT)" && $(ENV) && video="$$(bash scripts/demo_clip.sh)" && \
-	  python -m sotmot_ros.ros.demo_runner --video "$$video" --output "$(DEMO_OUT)" $(DEMO_ARGS)
+	  python -m sotmot_ros.demo.demo_runner --video "$$video" --output "$(DEMO_OUT)" $(DEMO_ARGS)
 
 # pytest exits 5 when it collects no test: not a failure of the set-up.
 test: setup

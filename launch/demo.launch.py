@@ -2,8 +2,8 @@
 
     ros2 launch sotmot_ros demo.launch.py video_path:=/abs/vtest.avi output_dir:=/abs/out/demo [rviz:=true]
 
-The nodes and their parameters come from sotmot_ros.ros.demo_runner.demo_nodes(), which also runs the same
-demo without launch_ros (``python -m sotmot_ros.ros.demo_runner``; ``make demo`` picks either).
+The nodes and their parameters come from sotmot_ros.demo.demo_runner.demo_nodes(), which also runs the same
+demo without launch_ros (``python -m sotmot_ros.demo.demo_runner``; ``make demo`` picks either).
 
 Sequence: the tracker (lifecycle node) and the recorder start; the tracker is configured and activated;
 once it is active the video publisher starts. The publisher exits at the end of the video; the recorder
@@ -17,7 +17,7 @@ them as dropped (summary.json) and marks them in annotated.mp4; it finishes only
 without results and without frames.
 
 `ros2 launch` runs in your ROS_DOMAIN_ID (launch's own lifecycle client must share it with the nodes);
-`python -m sotmot_ros.ros.demo_runner` / `make demo` pick a domain of their own when ROS_DOMAIN_ID is unset.
+`python -m sotmot_ros.demo.demo_runner` / `make demo` pick a domain of their own when ROS_DOMAIN_ID is unset.
 
 Arguments: video_path (required), output_dir (default ./sotmot_demo), params_file (default the installed
 config/sotmot.yaml), image_topic (image_raw), namespace (''), rate (0 = the video's frame rate),
@@ -40,7 +40,7 @@ from launch_ros.events.lifecycle import ChangeState
 from launch_ros.substitutions import FindPackageShare
 from lifecycle_msgs.msg import Transition
 
-from sotmot_ros.ros.demo_runner import DemoConfig, demo_nodes
+from sotmot_ros.demo.demo_runner import DemoConfig, demo_nodes
 
 
 def _truthy(value: str) -> bool:

@@ -1,7 +1,7 @@
 """sotmot_ros: SOTMOT multi-object tracking (CenterNet + online SOT ridge models) with a ROS 2 adapter.
 
 The library (model, SOT branch, tracker, data, training, evaluation) never imports ROS;
-only ``sotmot_ros.ros`` does.
+only ``sotmot_ros.ros`` (the node) and ``sotmot_ros.demo`` (demo tooling) do.
 """
 
 import os as _os

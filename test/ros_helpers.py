@@ -134,8 +134,8 @@ def node_argv(kind: str, name: str, params: dict | None = None, params_file=None
     callback APIs removed first) | sotmot_node | video_publisher | result_recorder."""
     modules = {
         "sotmot_node": "sotmot_ros.ros.node",
-        "video_publisher": "sotmot_ros.ros.video_publisher",
-        "result_recorder": "sotmot_ros.ros.recorder",
+        "video_publisher": "sotmot_ros.demo.video_publisher",
+        "result_recorder": "sotmot_ros.demo.recorder",
     }
     if kind in ("fake_node", "fake_node_humble_api"):
         argv = [sys.executable, str(Path(__file__).resolve()), kind]

@@ -26,7 +26,7 @@ ok, why = h.ros_messages_available()
 if not ok:
     pytest.skip(why, allow_module_level=True)
 
-from sotmot_ros.ros import demo_runner  # noqa: E402
+from sotmot_ros.demo import demo_runner  # noqa: E402
 
 FRAMES, RATE = 100, 10.0
 
@@ -67,7 +67,7 @@ def _model_reason() -> str:
 def test_demo_survives_deactivate_activate_twice(client, tmp_path, mode):
     video = _video(tmp_path / "people.avi")
     out = tmp_path / "out"
-    argv = [sys.executable, "-m", "sotmot_ros.ros.demo_runner", "--video", str(video), "--output", str(out),
+    argv = [sys.executable, "-m", "sotmot_ros.demo.demo_runner", "--video", str(video), "--output", str(out),
             "--idle-timeout", "4", "--rate", str(RATE), "--mode", mode]
     demo = h.NodeProcess(argv, f"demo_{mode}")  # child_env: the tests' ROS domain (the user's choice wins)
     try:
@@ -125,7 +125,7 @@ def _check_marked(path, dropped):
 
 
 def test_mark_dropped_draws_a_red_border():
-    from sotmot_ros.ros.recorder import _ranges, mark_dropped
+    from sotmot_ros.demo.recorder import _ranges, mark_dropped
 
     img = mark_dropped(np.zeros((240, 320, 3), np.uint8), 7)
     assert tuple(img[0, 160]) == (0, 0, 255)
@@ -143,7 +143,7 @@ def test_bad_input_fails_before_anything_starts(tmp_path, kind):
         bad = tmp_path / "p.yaml"
         bad.write_text("sotmot: [unclosed\n")
         extra = ["--params-file", str(bad)]
-    res = subprocess.run([sys.executable, "-m", "sotmot_ros.ros.demo_runner", "--video", str(video),
+    res = subprocess.run([sys.executable, "-m", "sotmot_ros.demo.demo_runner", "--video", str(video),
                           "--output", str(tmp_path / "out"), *extra], env=h.child_env(), capture_output=True,
                          text=True, timeout=60)
     out = (res.stdout + res.stderr).strip()
@@ -160,7 +160,7 @@ def test_rviz_without_rviz2_fails_before_anything_starts(tmp_path):
     except FileNotFoundError:
         pass
     video = _video(tmp_path / "v.avi", n=2)
-    res = subprocess.run([sys.executable, "-m", "sotmot_ros.ros.demo_runner", "--video", str(video),
+    res = subprocess.run([sys.executable, "-m", "sotmot_ros.demo.demo_runner", "--video", str(video),
                           "--output", str(tmp_path / "out"), "--rviz"], env=h.child_env(), capture_output=True,
                          text=True, timeout=60)
     out = (res.stdout + res.stderr).strip()

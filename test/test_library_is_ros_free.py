@@ -1,4 +1,5 @@
-"""The algorithm is a plain Python library: importing any of it (all but ``sotmot_ros.ros``) loads no ROS."""
+"""The algorithm is a plain Python library: importing any of it (all but ``sotmot_ros.ros`` and ``sotmot_ros.demo``)
+loads no ROS."""
 
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import sotmot_ros
 names = []
 def visit(package):  # pkgutil.walk_packages would import the excluded packages while walking
     for m in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
-        if m.name in ("sotmot_ros.ros", "sotmot_ros.msg", "sotmot_ros.srv", "sotmot_ros.action"):
+        if m.name in ("sotmot_ros.ros", "sotmot_ros.demo", "sotmot_ros.msg", "sotmot_ros.srv", "sotmot_ros.action"):
             continue
         module = importlib.import_module(m.name)
         names.append(m.name)

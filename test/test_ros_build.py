@@ -31,8 +31,8 @@ FASTDDS_PROFILE = REPO / "config" / "fastdds_shm.xml"
 SEGMENT_BYTES = 16 * 1024 * 1024
 EXECUTABLES = {
     "sotmot_node": "sotmot_ros.ros.node",
-    "video_publisher": "sotmot_ros.ros.video_publisher",
-    "result_recorder": "sotmot_ros.ros.recorder",
+    "video_publisher": "sotmot_ros.demo.video_publisher",
+    "result_recorder": "sotmot_ros.demo.recorder",
 }
 VISION_MSGS_NAMES = sorted([
     "BoundingBox2D", "BoundingBox2DArray", "BoundingBox3D", "BoundingBox3DArray", "Classification",
@@ -390,14 +390,14 @@ def test_demo_launch_description(tmp_path):
 
 def test_demo_nodes_match_node_parameters(tmp_path):
     """The demo's parameter names are ones the nodes declare (read from their sources)."""
-    from sotmot_ros.ros import demo_runner
+    from sotmot_ros.demo import demo_runner
 
     cfg = demo_runner.DemoConfig(video_path=str(tmp_path / "v.avi"), output_dir=str(tmp_path / "o"),
                                  params_file=str(REPO / "config" / "sotmot.yaml"))
     specs = {s.key: s for s in demo_runner.demo_nodes(cfg)}
     sources = {"video": "video_publisher.py", "recorder": "recorder.py"}
     for key, source in sources.items():
-        text = (REPO / "sotmot_ros" / "ros" / source).read_text()
+        text = (REPO / "sotmot_ros" / "demo" / source).read_text()
         for param in specs[key].parameters:
             assert re.search(rf"""\(\s*["']{param}["']""", text), f"{source} declares no parameter {param!r}"
     params_text = (REPO / "sotmot_ros" / "ros" / "parameters.py").read_text()

@@ -25,10 +25,9 @@ import traceback
 from dataclasses import dataclass, field
 from functools import partial
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -39,7 +38,7 @@ from vision_msgs.msg import Detection2DArray, LabelInfo
 from ..tracking.config import MODEL_META_KEY
 from ..tracking.tracker import tracks_to_publish
 from ..types import TrackState
-from . import compat, messages, parameters
+from . import compat, entry, messages, parameters
 from .diagnostics import NodeDiagnostics
 from .image_conversion import ImageDecodeError, bgr_to_image_msg, decode_any
 
@@ -493,17 +492,15 @@ class SotmotNode(LifecycleNode):
 
 
 def main(args=None, detector_factory=None) -> int:
-    """``ros2 run sotmot_ros sotmot_node [--ros-args ...]``.
+    """``ros2 run sotmot_ros sotmot_node [--ros-args ...]``; exit codes as every node program
+    (:func:`sotmot_ros.ros.entry.run_node`): 2 for a missing or malformed params file or ROS arguments rcl
+    refuses (one line on stderr, no traceback), 0 after a shutdown (Ctrl-C), 1 after an error.
 
-    A missing or malformed params file, or ROS arguments rcl refuses, end the program with one line on
-    stderr and exit code 2 (no traceback).
+    With ``autostart`` the node configures and activates itself before spinning; a configure that fails
+    leaves it unconfigured (it keeps running and says why).
     """
-    if not parameters.init_rclpy(args, "sotmot_node"):
-        return 2
-    node = None
-    code = 0
-    try:
-        node = SotmotNode(detector_factory=detector_factory)
+
+    def run(node: SotmotNode) -> None:
         if node.get_parameter("autostart").value:
             if node.trigger_configure() == SUCCESS:
                 node.trigger_activate()
@@ -513,21 +510,16 @@ def main(args=None, detector_factory=None) -> int:
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except Exception:  # noqa: BLE001
-        traceback.print_exc()
-        code = 1
-    finally:
-        if node is not None:
-            try:
-                node._stop_work()
-                node._release()
-            except Exception:  # noqa: BLE001
-                pass
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return code
+
+    def close(node: SotmotNode) -> None:
+        try:  # the process is ending: a failure here must not turn a clean shutdown into an error
+            node._stop_work()
+            node._release()
+        except Exception as exc:  # noqa: BLE001
+            node.get_logger().warning(f"clean-up at exit: {type(exc).__name__}: {exc}")
+
+    return entry.run_node("sotmot_node", lambda: SotmotNode(detector_factory=detector_factory), args=args,
+                          run=run, close=close)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,6 @@ import sys
 import time
 
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
@@ -41,7 +39,8 @@ from vision_msgs.msg import Detection2DArray
 
 from ..data.mot import write_mot_results
 from ..types import TrackOutput, TrackState
-from . import messages
+from ..ros import messages
+from ..ros.entry import run_node, spin_until_done
 
 
 class ResultRecorder(Node):
@@ -228,27 +227,11 @@ def mark_dropped(image: np.ndarray, frame: int) -> np.ndarray:
 
 
 def main(args=None) -> int:
-    from .parameters import init_rclpy
-
-    if not init_rclpy(args, "result_recorder"):  # bad params file / ROS arguments: one line, no traceback
-        return 2
-    node = None
-    code = 0
-    try:
-        node = ResultRecorder()
-        while rclpy.ok() and not node.done:
-            rclpy.spin_once(node, timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except ValueError as exc:
-        rclpy.logging.get_logger("result_recorder").error(str(exc))
-        code = 1
-    finally:
-        if node is not None:
-            node.write_outputs()
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return code
+    """``ros2 run sotmot_ros result_recorder --ros-args -p output_dir:=...``: records until the results stop
+    coming (``idle_timeout``) or ROS shuts down, then writes its outputs (also after Ctrl-C). Exit codes as
+    every node program (:func:`sotmot_ros.ros.entry.run_node`); a missing ``output_dir`` gives 1."""
+    return run_node("result_recorder", ResultRecorder, args=args, run=spin_until_done,
+                    close=ResultRecorder.write_outputs, expected=(ValueError,))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ plain processes where ``launch_ros`` is not available (the pip-based ROS 2 envir
 launch_ros or ros2cli)::
 
     source scripts/env.sh
-    python -m sotmot_ros.ros.demo_runner --video data_cache/vtest.avi --output out/demo
-    python -m sotmot_ros.ros.demo_runner --mode processes ...   # never use ros2 launch
+    python -m sotmot_ros.demo.demo_runner --video data_cache/vtest.avi --output out/demo
+    python -m sotmot_ros.demo.demo_runner --mode processes ...   # never use ros2 launch
 
 Sequence (both ways): start the tracker node (lifecycle, not autostarted) and the recorder; configure
 and activate the tracker through its lifecycle services; once the tracker subscribes to the image topic
@@ -116,7 +116,7 @@ def executable_path(package: str, executable: str) -> str:
 
 
 def frame_index_topic(image_topic: str) -> str:
-    """The video publisher's ``<topic>/frame_index`` (sotmot_ros.ros.video_publisher.frame_index_topic)."""
+    """The video publisher's ``<topic>/frame_index`` (sotmot_ros.demo.video_publisher.frame_index_topic)."""
     return image_topic.rstrip("/") + "/frame_index"
 
 
@@ -478,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
                      rviz_config=args.rviz_config)
     problem = video_problem(cfg.video_path)
     if problem is None and cfg.params_file:
-        from .parameters import params_file_problem
+        from ..ros.parameters import params_file_problem
 
         reason = params_file_problem(cfg.params_file)
         problem = f"params file {cfg.params_file!r}: {reason}" if reason else None

@@ -18,13 +18,13 @@ import sys
 
 import cv2
 import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from .image_conversion import bgr_to_image_msg
+from ..ros.entry import run_node, spin_until_done
+from ..ros.image_conversion import bgr_to_image_msg
 
 FRAME_INDEX_SUFFIX = "frame_index"
 
@@ -98,31 +98,18 @@ class VideoPublisher(Node):
         self.next_frame += 1
 
 
-def main(args=None) -> int:
-    from .parameters import init_rclpy
+def _play(node: VideoPublisher) -> None:
+    spin_until_done(node)
+    for _ in range(5):  # give subscribers a moment to take the last reliable messages
+        rclpy.spin_once(node, timeout_sec=0.1)
 
-    if not init_rclpy(args, "video_publisher"):  # bad params file / ROS arguments: one line, no traceback
-        return 2
-    node = None
-    code = 0
-    try:
-        node = VideoPublisher()
-        while rclpy.ok() and not node.done:
-            rclpy.spin_once(node, timeout_sec=0.1)
-        # give subscribers a moment to take the last reliable messages
-        for _ in range(5):
-            rclpy.spin_once(node, timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except (FileNotFoundError, RuntimeError) as exc:
-        (node.get_logger() if node else rclpy.logging.get_logger("video_publisher")).error(str(exc))
-        code = 1
-    finally:
-        if node is not None:
-            node.cap.release()
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return code
+
+def main(args=None) -> int:
+    """``ros2 run sotmot_ros video_publisher --ros-args -p video_path:=...``: publishes the video, then exits
+    (unless ``loop``). Exit codes as every node program (:func:`sotmot_ros.ros.entry.run_node`); a video
+    that is missing or OpenCV cannot open gives 1 with one line."""
+    return run_node("video_publisher", VideoPublisher, args=args, run=_play, close=lambda node: node.cap.release(),
+                    expected=(FileNotFoundError, RuntimeError))
 
 
 if __name__ == "__main__":
