@@ -183,10 +183,6 @@ def test_camera_names_must_match_the_image_topics():
 # ----------------------------------------------------------------------------- tracker_config
 
 
-def _field(name: str) -> str:
-    return SPEC[name].config_key or name
-
-
 def test_tracker_config_from_defaults_is_the_library_default():
     assert P.tracker_config(defaults()) == TrackerConfig()
     assert P.tracker_config({}) == TrackerConfig()
@@ -195,9 +191,9 @@ def test_tracker_config_from_defaults_is_the_library_default():
 def test_tracker_config_takes_the_parameter_values():
     values = dict(defaults(), min_hits=4, association="iou", max_lost_seconds=3)
     cfg = P.tracker_config(values)
-    assert getattr(cfg, _field("min_hits")) == 4
-    assert getattr(cfg, _field("association")) == "iou"
-    lost = getattr(cfg, _field("max_lost_seconds"))
+    assert cfg.min_hits == 4
+    assert cfg.association == "iou"
+    lost = cfg.max_lost_seconds
     assert lost == 3.0 and isinstance(lost, float)  # an integer for a double parameter becomes a float
 
 
@@ -208,13 +204,13 @@ def test_tracker_config_ignores_detector_and_node_parameters():
 
 def test_tracker_config_keeps_the_models_tuning_where_no_parameter_says_otherwise():
     tuned = TrackerConfig().to_dict()
-    tuned.update({_field("high_score_threshold"): 0.45, _field("new_track_score_threshold"): 0.5,
-                  "min_iou_stage2": 0.6})  # min_iou_stage2: a tuned setting without a parameter
+    tuned.update({"high_score_threshold": 0.45, "new_track_score_threshold": 0.5,
+                  "min_iou_stage2": 0.6})  # min_iou_stage2: tuned, and no parameter value given
     meta = {MODEL_META_KEY: tuned}
     values = {"high_score_threshold": 0.45, "new_track_score_threshold": 0.5, "min_hits": 5}
     cfg = P.tracker_config(values, meta)
-    assert (cfg.min_iou_stage2, getattr(cfg, _field("min_hits"))) == (0.6, 5)
-    assert getattr(cfg, _field("high_score_threshold")) == 0.45
+    assert (cfg.min_iou_stage2, cfg.min_hits) == (0.6, 5)
+    assert cfg.high_score_threshold == 0.45
 
 
 def test_tracker_config_raises_on_invalid_combinations():
