@@ -115,13 +115,10 @@ def executable_path(package: str, executable: str) -> str:
     return path
 
 
-def frame_index_topic(image_topic: str) -> str:
-    """The video publisher's ``<topic>/frame_index`` (sotmot_ros.demo.video_publisher.frame_index_topic)."""
-    return image_topic.rstrip("/") + "/frame_index"
-
-
 def demo_nodes(cfg: DemoConfig) -> list[NodeSpec]:
     """The demo's nodes in start order. Relative topic names resolve in ``cfg.namespace``."""
+    from .video_publisher import frame_index_topic  # (imports rclpy and cv2: only where the demo runs)
+
     params_file = cfg.params_file or os.path.join(share_dir(), PARAMS_FILE)
     output_dir = os.path.abspath(cfg.output_dir)
     video_path = os.path.abspath(cfg.video_path)
