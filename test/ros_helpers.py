@@ -37,15 +37,6 @@ def ros_messages_available() -> tuple[bool, str]:
     return True, ""
 
 
-def track_msgs_available() -> bool:
-    try:
-        from sotmot_ros.msg import TrackArray  # noqa: F401
-
-        return True
-    except ImportError:
-        return False
-
-
 def child_env(**extra) -> dict:
     """The environment of node subprocesses: ours (already sourced), an isolated ROS domain, unbuffered."""
     env = dict(os.environ)

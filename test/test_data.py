@@ -251,7 +251,7 @@ def test_motchallenge_folder_lists_images_sorted_not_by_number_pattern(tmp_path)
 
 
 def test_gif_is_a_video_source(tmp_path):
-    Image = pytest.importorskip("PIL.Image")
+    from PIL import Image  # Pillow: a dependency of matplotlib and torchvision
     values = (10, 70, 130, 190, 250)
     frames = [Image.fromarray(np.full((48, 64, 3), v, np.uint8)) for v in values]
     frames[0].save(tmp_path / "clip.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)

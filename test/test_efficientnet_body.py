@@ -105,7 +105,7 @@ def test_encoder_matches_functional_reference(pretrained_body, package_state):
 
 def test_classifies_a_real_photo(pretrained_body, package_state):
     """Grace Hopper (ships with matplotlib) -> 'military uniform' (652), as with the original weights."""
-    cbook = pytest.importorskip("matplotlib.cbook")
+    from matplotlib import cbook
     from PIL import Image
 
     img = Image.open(cbook.get_sample_data("grace_hopper.jpg")).convert("RGB")

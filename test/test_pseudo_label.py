@@ -81,7 +81,6 @@ def test_tiles_cover_the_image_and_cut_boxes_are_dropped():
 
 @pytest.mark.skipif(not os.path.isdir(TEACHERS), reason="../shared/teachers not present (development data)")
 def test_real_teachers_find_people_in_a_pets_frame():
-    pytest.importorskip("onnxruntime")
     from sotmot_ros.data.video import iter_video_frames
     from sotmot_ros.pseudo.teacher import OnnxTeacher
 

@@ -8,6 +8,8 @@ missing. The comparison with upstream vision_msgs 4.1.1 reads ``../shared/refere
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import importlib
 import importlib.util
 import os
@@ -148,10 +150,12 @@ def test_track_definitions():
     assert constants == []
 
 
+@needs_build  # catkin_pkg comes with colcon-ros, which the set-up installs
 @pytest.mark.parametrize("folder", [".", "ros_deps/vision_msgs"])
 def test_package_xml_valid(folder):
-    pkg_mod = pytest.importorskip("catkin_pkg.package", reason="catkin_pkg (comes with colcon-ros) not installed")
-    pkg = pkg_mod.parse_package(str(REPO / folder))
+    from catkin_pkg.package import parse_package
+
+    pkg = parse_package(str(REPO / folder))
     pkg.validate()
     assert pkg.package_format == 3 and pkg.get_build_type() == "ament_cmake"
     assert [g.name for g in pkg.member_of_groups] == ["rosidl_interface_packages"]
@@ -314,6 +318,68 @@ def test_launch_files_compile(name, tmp_path):
     py_compile.compile(str(LAUNCH_DIR / name), cfile=str(tmp_path / f"{name}c"), doraise=True)
 
 
+# Without `launch` / `launch_ros` (not on PyPI) a launch file cannot even be imported: the checks below read
+# its syntax tree, for what holds it together with the rest of the package; the launch descriptions
+# themselves are built and checked further down where launch_ros exists.
+
+
+def _calls(tree: ast.AST, *names: str) -> list[ast.Call]:
+    """The calls of functions or classes called ``names`` (plain or attribute names)."""
+    def name(func):
+        return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and name(n.func) in names]
+
+
+def _first_strings(calls: list[ast.Call]) -> set[str]:
+    return {c.args[0].value for c in calls if c.args and isinstance(c.args[0], ast.Constant)}
+
+
+def _launch_tree(name: str) -> ast.Module:
+    return ast.parse((LAUNCH_DIR / name).read_text(), name)
+
+
+@pytest.mark.parametrize("name", ["sotmot.launch.py", "demo.launch.py"])
+def test_launch_files_use_only_declared_arguments(name):
+    tree = _launch_tree(name)
+    declared = _first_strings(_calls(tree, "DeclareLaunchArgument"))
+    used = _first_strings(_calls(tree, "LaunchConfiguration", "cfg_value"))
+    assert used and declared, name
+    assert used <= declared, f"{name} uses undeclared launch arguments {sorted(used - declared)}"
+
+
+def test_demo_launch_file_takes_every_argument_of_the_demo_runner():
+    """`make demo` in launch mode runs launch_command(): ros2 launch would silently ignore an argument the
+    launch file does not declare, and the launch file must fill in every DemoConfig field."""
+    from sotmot_ros.demo import demo_runner
+
+    tree = _launch_tree("demo.launch.py")
+    declared = _first_strings(_calls(tree, "DeclareLaunchArgument"))
+    cfg = demo_runner.DemoConfig(video_path="v.avi", output_dir="o", params_file="p.yaml", namespace="ns",
+                                 rviz=True, rviz_config="r.rviz")
+    cmd = demo_runner.launch_command(cfg)
+    assert cmd[:4] == ["ros2", "launch", demo_runner.PACKAGE, "demo.launch.py"]
+    passed = {arg.split(":=", 1)[0] for arg in cmd[4:]}
+    assert passed <= declared, f"demo.launch.py does not declare {sorted(passed - declared)}"
+    (config_call,) = _calls(tree, "DemoConfig")
+    fields = {f.name for f in dataclasses.fields(demo_runner.DemoConfig)}
+    assert {k.arg for k in config_call.keywords} == fields
+
+
+@needs_build
+def test_sotmot_launch_file_starts_the_node_with_its_own_parameters():
+    from sotmot_ros.ros import parameters
+
+    tree = _launch_tree("sotmot.launch.py")
+    (node,) = _calls(tree, "LifecycleNode")
+    kw = {k.arg: k.value for k in node.keywords}
+    assert ast.literal_eval(kw["package"]) == "sotmot_ros"
+    assert EXECUTABLES[ast.literal_eval(kw["executable"])] == "sotmot_ros.ros.node"
+    given = {key.value for d in ast.walk(kw["parameters"]) if isinstance(d, ast.Dict) for key in d.keys}
+    assert "image_topics" in given
+    assert given <= set(parameters.SPEC_BY_NAME) | {"use_sim_time"}, given
+
+
 def _load_launch(name: str):
     spec = importlib.util.spec_from_file_location(name.replace(".", "_"), LAUNCH_DIR / name)
     module = importlib.util.module_from_spec(spec)
@@ -388,22 +454,66 @@ def test_demo_launch_description(tmp_path):
     assert isinstance(found["sotmot_node"], LifecycleNode)
 
 
-def test_demo_nodes_match_node_parameters(tmp_path):
-    """The demo's parameter names are ones the nodes declare (read from their sources)."""
-    from sotmot_ros.demo import demo_runner
+@needs_build
+def test_demo_nodes_take_the_demos_parameters_and_connect(tmp_path):
+    """Each node of the demo, made with the command line the demo runs it with, declares every parameter
+    the demo gives it and holds the demo's value (ROS would silently ignore a name the node does not
+    declare); the tracker configures with them; and the topics connect: video -> tracker and recorder,
+    tracker -> recorder."""
+    import cv2
+    import numpy as np
+    import rclpy
 
-    cfg = demo_runner.DemoConfig(video_path=str(tmp_path / "v.avi"), output_dir=str(tmp_path / "o"),
-                                 params_file=str(REPO / "config" / "sotmot.yaml"))
-    specs = {s.key: s for s in demo_runner.demo_nodes(cfg)}
-    sources = {"video": "video_publisher.py", "recorder": "recorder.py"}
-    for key, source in sources.items():
-        text = (REPO / "sotmot_ros" / "demo" / source).read_text()
-        for param in specs[key].parameters:
-            assert re.search(rf"""\(\s*["']{param}["']""", text), f"{source} declares no parameter {param!r}"
-    params_text = (REPO / "sotmot_ros" / "ros" / "parameters.py").read_text()
-    for param in specs["tracker"].parameters:
-        assert f'"{param}"' in params_text, f"parameters.py declares no {param!r}"
-    assert specs["recorder"].parameters["frame_index_topic"] == "image_raw/frame_index"
+    import ros_helpers as h
+    from sotmot_ros.demo import demo_runner
+    from sotmot_ros.demo.recorder import ResultRecorder
+    from sotmot_ros.demo.video_publisher import VideoPublisher
+    from sotmot_ros.ros import parameters
+    from sotmot_ros.ros.node import SUCCESS, SotmotNode
+
+    video = tmp_path / "v.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (64, 48))
+    for _ in range(3):
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    writer.release()
+    cfg = demo_runner.DemoConfig(video_path=str(video), output_dir=str(tmp_path / "out"),
+                                 image_topic="camera/image_raw")  # params_file: the installed config/sotmot.yaml
+    make = {
+        "tracker": lambda ctx: SotmotNode(context=ctx, detector_factory=lambda **kw: h.FakeDetector(**kw)),
+        "recorder": lambda ctx: ResultRecorder(context=ctx),
+        "video": lambda ctx: VideoPublisher(context=ctx),
+    }
+    h.isolate_domain()
+    nodes, contexts = {}, []
+    try:
+        for spec in demo_runner.demo_nodes(cfg):
+            cmd = demo_runner.process_command(spec, cfg, str(tmp_path))
+            ctx = rclpy.Context()
+            rclpy.init(context=ctx, args=cmd)  # rcl parses the demo's arguments, params files included
+            contexts.append(ctx)
+            node = nodes[spec.key] = make[spec.key](ctx)
+            # the node made here is the one the demo's executable runs
+            assert (spec.package, type(node).__module__) == ("sotmot_ros", EXECUTABLES[spec.executable])
+            assert node.get_name() == spec.name
+            for name, value in spec.parameters.items():
+                assert node.has_parameter(name), f"{spec.executable} declares no parameter {name!r}"
+                assert node.get_parameter(name).value == value, (spec.key, name)
+        assert set(nodes) == {"tracker", "recorder", "video"}
+        tracker, recorder, video_pub = nodes["tracker"], nodes["recorder"], nodes["video"]
+        assert parameters.unknown_overrides(tracker) == []  # neither the demo's values nor the params file's
+        assert tracker.trigger_configure() == SUCCESS  # every value valid
+
+        (cam,) = tracker.cameras
+        assert video_pub.pub.topic_name == tracker.resolve_topic_name(cam.topic) == "/camera/image_raw"
+        recorder_topics = {sub.topic_name for sub in recorder.subscriptions}
+        assert video_pub.index_pub.topic_name in recorder_topics
+        assert cam.pub_detections.topic_name in recorder_topics and cam.pub_tracks.topic_name in recorder_topics
+        assert tracker.trigger_cleanup() == SUCCESS
+    finally:
+        for node in nodes.values():
+            node.destroy_node()
+        for ctx in contexts:
+            rclpy.try_shutdown(context=ctx)
 
 
 # ----------------------------------------------------------------------------- Fast DDS profile

@@ -8,10 +8,8 @@ import json
 import numpy as np
 import pytest
 
-pytest.importorskip("motmetrics", reason="motmetrics not installed (pip install -e .[test])")
-
-from sotmot_ros.cli import main  # noqa: E402
-from sotmot_ros.evaluation import _sequence_name, evaluate_mot  # noqa: E402
+from sotmot_ros.cli import main
+from sotmot_ros.evaluation import _sequence_name, evaluate_mot
 
 
 def _rows(frames, boxes):

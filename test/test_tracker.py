@@ -80,7 +80,7 @@ def test_occluded_one_second_comes_back_with_old_id():
     before = {v for v, t in zip(ids[0], times) if t < 1.5 and v is not None}
     after = {v for v, t in zip(ids[0], times) if t >= 2.5 and v is not None}
     assert before == after and len(before) == 1
-    assert tracker._next_id == 3  # no extra track was ever born
+    assert tracker.next_id == 3  # no extra track was ever born
 
 
 def test_lost_track_state_and_removal_time():
@@ -187,12 +187,12 @@ def test_churn_keeps_memory_bounded():
         if k == 1000:
             tracemalloc.reset_peak()
             base = tracemalloc.get_traced_memory()[0]
-        max_tracks = max(max_tracks, len(tracker._tracks))
+        max_tracks = max(max_tracks, len(tracker.tracks))
     cur, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert tracker._next_id > 5000  # there really was churn
+    assert tracker.next_id > 5000  # there really was churn
     assert max_tracks <= 10
-    assert all(len(tr.history) <= 5 for tr in tracker._tracks)
+    assert all(len(tr.history) <= 5 for tr in tracker.tracks)
     assert peak - base < 256 * 1024, f"memory grew by {peak - base} bytes"
     assert time.perf_counter() - start < 50
 

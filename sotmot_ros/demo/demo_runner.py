@@ -115,13 +115,10 @@ def executable_path(package: str, executable: str) -> str:
     return path
 
 
-def frame_index_topic(image_topic: str) -> str:
-    """The video publisher's ``<topic>/frame_index`` (sotmot_ros.demo.video_publisher.frame_index_topic)."""
-    return image_topic.rstrip("/") + "/frame_index"
-
-
 def demo_nodes(cfg: DemoConfig) -> list[NodeSpec]:
     """The demo's nodes in start order. Relative topic names resolve in ``cfg.namespace``."""
+    from .video_publisher import frame_index_topic  # (imports rclpy and cv2: only where the demo runs)
+
     params_file = cfg.params_file or os.path.join(share_dir(), PARAMS_FILE)
     output_dir = os.path.abspath(cfg.output_dir)
     video_path = os.path.abspath(cfg.video_path)
@@ -202,24 +199,29 @@ def _resolve(namespace: str, name: str) -> str:
 # ----------------------------------------------------------------------------- processes
 
 
+def process_command(spec: NodeSpec, cfg: DemoConfig, tmpdir: str) -> list[str]:
+    """The command line that runs ``spec`` as a process: its executable, name, namespace, params files and
+    its own parameters (written to a params file in ``tmpdir``)."""
+    cmd = [executable_path(spec.package, spec.executable), *spec.arguments, "--ros-args",
+           "-r", f"__node:={spec.name}"]
+    if cfg.namespace.strip("/"):
+        cmd += ["-r", f"__ns:=/{cfg.namespace.strip('/')}"]
+    for path in spec.params_files:
+        cmd += ["--params-file", path]
+    if spec.parameters:
+        path = os.path.join(tmpdir, f"{spec.key}.yaml")
+        with open(path, "w") as f:
+            yaml.safe_dump({"/**": {"ros__parameters": spec.parameters}}, f)
+        cmd += ["--params-file", path]
+    return cmd + ["--log-level", cfg.log_level]
+
+
 class _Process:
     """A node subprocess whose output is forwarded line by line with a ``[name]`` prefix."""
 
     def __init__(self, spec: NodeSpec, cfg: DemoConfig, env: dict, tmpdir: str):
         self.spec = spec
-        cmd = [executable_path(spec.package, spec.executable), *spec.arguments, "--ros-args",
-               "-r", f"__node:={spec.name}"]
-        if cfg.namespace.strip("/"):
-            cmd += ["-r", f"__ns:=/{cfg.namespace.strip('/')}"]
-        for path in spec.params_files:
-            cmd += ["--params-file", path]
-        if spec.parameters:
-            path = os.path.join(tmpdir, f"{spec.key}.yaml")
-            with open(path, "w") as f:
-                yaml.safe_dump({"/**": {"ros__parameters": spec.parameters}}, f)
-            cmd += ["--params-file", path]
-        cmd += ["--log-level", cfg.log_level]
-        self.cmd = cmd
+        self.cmd = cmd = process_command(spec, cfg, tmpdir)
         _say(f"[demo] starting {spec.name}: {' '.join(cmd)}")
         # Own process group: a Ctrl-C of the terminal reaches the runner only, which stops the nodes in order.
         self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
