@@ -168,6 +168,13 @@ def test_result_recorder_writes_its_outputs_on_ctrl_c(tmp_path):
     proc = h.NodeProcess(h.node_argv("result_recorder", "recorder_entry", {
         "output_dir": str(out), "detections_topic": "/entry/detections", "idle_timeout": 0.0}), "recorder_entry")
     proc.wait_log("recording", 60)
+    # its parameter service answers only once it spins: Ctrl-C then hits the recording, not the start-up
+    # (an interrupt while the node is still being made leaves nothing to write)
+    client = h.RosClient("recorder_entry_client")
+    try:
+        assert client.get_params("recorder_entry", "output_dir") == {"output_dir": str(out)}
+    finally:
+        client.close()
     proc.proc.send_signal(signal.SIGINT)
     assert proc.proc.wait(30) == 0, proc.tail()
     proc.stop()
