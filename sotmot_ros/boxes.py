@@ -60,6 +60,6 @@ def ltrb_to_cxcywh(boxes: np.ndarray) -> np.ndarray:
 def cxcywh_to_ltrb(z: np.ndarray, min_size: float = 1.0) -> np.ndarray:
     """(cx, cy, w, h) (N, >=4) -> ltrb (N, 4); sizes clamped to >= ``min_size`` (a long Kalman prediction
     may shrink a box to nothing)."""
-    z = np.asarray(z, dtype=np.float64).reshape(len(z), -1)
+    z = np.asarray(z, dtype=np.float64)
     w, h = np.maximum(z[:, 2], min_size), np.maximum(z[:, 3], min_size)
     return np.stack([z[:, 0] - 0.5 * w, z[:, 1] - 0.5 * h, z[:, 0] + 0.5 * w, z[:, 1] + 0.5 * h], 1)

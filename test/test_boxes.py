@@ -13,6 +13,7 @@ def test_centre_size_round_trip_and_clamp():
     np.testing.assert_allclose(z, [[30, 70, 40, 100], [0.5, 1.5, 1, 3]])
     np.testing.assert_allclose(cxcywh_to_ltrb(z), boxes)
     np.testing.assert_allclose(cxcywh_to_ltrb(np.array([[5.0, 5.0, -2.0, 0.0]])), [[4.5, 4.5, 5.5, 5.5]])
+    assert cxcywh_to_ltrb(np.zeros((0, 8))).shape == (0, 4)  # no tracks: Kalman states of zero rows
     np.testing.assert_allclose(box_areas(boxes), [4000, 3])
     np.testing.assert_allclose(box_heights(boxes), [100, 3])
     assert iou_matrix(boxes, boxes[:1]).shape == (2, 1) and iou_matrix(boxes, boxes[:1])[0, 0] == 1.0

@@ -238,7 +238,10 @@ class Tracker:
                     tr.state = TrackState.CONFIRMED
                 kept.append(tr)
         self._tracks = self._enforce_cap(kept, cfg.max_tracks)
-        return [self._output(tr, t) for tr in self._tracks]
+        if not self._tracks:
+            return []
+        boxes = z_to_boxes(np.stack([tr.mean[:4] for tr in self._tracks])).astype(np.float32)  # one batched call
+        return [self._output(tr, t, box) for tr, box in zip(self._tracks, boxes)]
 
     def _enforce_cap(self, tracks: list[Track], max_tracks: int) -> list[Track]:
         """Keep at most ``max_tracks``: drop lost tracks unmatched the longest, then the oldest tentative ones."""
@@ -346,10 +349,10 @@ class Tracker:
         return np.stack([ti[matches[:, 0]], di[matches[:, 1]]], 1) if len(matches) else np.zeros((0, 2), np.int64)
 
     @staticmethod
-    def _output(tr: Track, t: float) -> TrackOutput:
+    def _output(tr: Track, t: float, box: np.ndarray) -> TrackOutput:
         return TrackOutput(
             track_id=tr.track_id,
-            box=tr.box,
+            box=box,
             score=tr.score,
             class_id=tr.class_id,
             state=tr.state,
