@@ -89,6 +89,7 @@ class ParamSpec:
 _BIG = 1e9
 _BIG_INT = 2**31 - 1
 
+
 def tracker_specs() -> tuple[ParamSpec, ...]:
     """One RUNTIME parameter per ``TrackerConfig`` field, generated from its ``Setting`` (description,
     bounds, choices, cross-setting rule): a new tracker knob is added in the library only. Defaults are the
