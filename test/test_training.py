@@ -194,3 +194,39 @@ def test_new_augmentation_fields_are_validated(tmp_path):
                 dict(aug_blur=1.5), dict(aug_gray=-0.1), dict(max_pairs_per_sequence=-1)):
         with pytest.raises(ValueError, match=next(iter(bad))):  # the error names the key as written
             tiny_config(clip, tmp_path / "o", **bad)
+
+
+def test_weight_average_update_rule():
+    from sotmot_ros.train.trainer import ema_update_fn
+
+    update = ema_update_fn(0.9)
+    avg, step = [torch.zeros(3), torch.tensor(3)], [torch.ones(3), torch.tensor(7)]
+    update(avg, step, torch.tensor(0))  # warm-up: the first averages follow the weights closely
+    assert torch.allclose(avg[0], torch.full((3,), 0.9)) and int(avg[1]) == 7
+    avg = [torch.zeros(3), torch.tensor(3)]
+    update(avg, step, torch.tensor(1000))  # settled: the configured decay
+    assert torch.allclose(avg[0], torch.full((3,), 0.1))
+
+
+def test_weight_average_is_what_model_files_hold_and_resumes_exactly(tmp_path):
+    clip = make_clip(tmp_path / "clip")
+    kw = dict(epochs=2, ema_decay=0.8, aug_flip=True, val_sequences=[])
+    full = Trainer(tiny_config(clip, tmp_path / "full", **kw), show_progress=False)
+    full.train()
+    saved, _ = load_model(tmp_path / "full" / "model_last.pt", "cpu")
+    ema_sd, raw_sd = full.ema.module.state_dict(), full.model.state_dict()
+    for k, v in saved.state_dict().items():
+        assert torch.equal(v, ema_sd[k]), k
+    assert any(not torch.equal(ema_sd[k], raw_sd[k]) for k in raw_sd if raw_sd[k].is_floating_point())
+    part = Trainer(tiny_config(clip, tmp_path / "part", max_steps=3, **kw), show_progress=False)
+    assert part.train()["step"] == 3
+    resumed = Trainer(tiny_config(clip, tmp_path / "part", **kw), resume=True, show_progress=False)
+    resumed.train()
+    for (k, a), b in zip(ema_sd.items(), resumed.ema.module.state_dict().values()):
+        assert torch.equal(a, b), k
+    with pytest.raises(ValueError, match="ema_decay"):
+        tiny_config(clip, tmp_path / "o", ema_decay=1.0)
+    # a run saved without an average cannot silently start one from the resumed weights
+    Trainer(tiny_config(clip, tmp_path / "plain", max_steps=2, epochs=2, val_sequences=[]), show_progress=False).train()
+    with pytest.raises(ValueError, match="weight average"):
+        Trainer(tiny_config(clip, tmp_path / "plain", **kw), resume=True, show_progress=False)

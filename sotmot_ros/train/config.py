@@ -69,6 +69,9 @@ class TrainConfig(ModelConfig):
     warmup_iters: int = 0
     grad_clip: float = 0.0  # max global grad norm; 0 disables
     amp: bool = True  # only ever used on CUDA
+    # > 0: validation and the model files use an exponential moving average of the weights (decay d
+    # averages ~1 / (1 - d) steps, warmed up from the start); less step-to-step noise in the shipped model
+    ema_decay: float = 0.0
     # losses
     sot_lambda: float = TRAIN_SOT_LAMBDA  # the SOT loss' ridge lambda; the tracker's is tuned per model
     sot_loss: str = "mse"  # mse | ce
@@ -114,6 +117,8 @@ class TrainConfig(ModelConfig):
         for name in ("batch_size", "epochs", "log_every", "val_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.sot_lambda <= 0 or self.lr <= 0:
             raise ValueError("sot_lambda and lr must be > 0")
         for key in ("train_sequences", "val_sequences"):

@@ -1,8 +1,9 @@
 """The training loop: pairs -> augmented frames -> targets -> SOTMOT losses -> Adam, with exact resume.
 
 Outputs in ``out_dir``: ``last.pth`` (training state for ``--resume``: model, loss weights, optimiser,
-scheduler, AMP scaler, epoch/batch/step counters, RNG states), ``model_epoch{E}.pt`` and
-``model_last.pt`` (deployable model files, ``sotmot_ros.model.checkpoint`` format), ``train_log.csv``
+scheduler, AMP scaler, weight average, epoch/batch/step counters, RNG states), ``model_epoch{E}.pt`` and
+``model_last.pt`` (deployable model files, ``sotmot_ros.model.checkpoint`` format; with ``ema_decay`` > 0
+they hold the exponential moving average of the weights, not the last step's), ``train_log.csv``
 (one row per ``log_every`` steps), ``epoch_log.csv`` (train/val means per epoch), ``tb/`` (TensorBoard)
 and ``config.yaml``.
 
@@ -27,6 +28,7 @@ import time
 import numpy as np
 import torch
 import yaml
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
@@ -68,6 +70,25 @@ def save_model_file(path: str, model: SOTMOTNet, meta: dict) -> None:
     from ..model.checkpoint import save_model
 
     save_model(path, model, meta=meta)
+
+
+def ema_update_fn(decay: float):
+    """The weight average of ``AveragedModel``: an exponential moving average whose decay starts low,
+    ``min(decay, (1 + n) / (10 + n))`` after n updates, so the average follows the early steps and then
+    settles to ~1 / (1 - decay) steps. Integer buffers (BatchNorm step counters) take the current value."""
+
+    @torch.no_grad()
+    def update(averaged: list, current: list, num_averaged: torch.Tensor) -> None:
+        n = float(num_averaged)
+        d = min(decay, (1.0 + n) / (10.0 + n))
+        floats = [(a, c) for a, c in zip(averaged, current) if torch.is_floating_point(a)]
+        if floats:
+            torch._foreach_lerp_([a for a, _ in floats], [c for _, c in floats], 1.0 - d)
+        for a, c in zip(averaged, current):
+            if not torch.is_floating_point(a):
+                a.copy_(c)
+
+    return update
 
 
 def build_sequences(entries: list[dict], cache: str) -> list[MOTSequence]:
@@ -166,6 +187,12 @@ class Trainer:
         self.criterion = SOTMOTLoss(
             cfg.sot_lambda, cfg.sot_loss, cfg.hm_weight, cfg.wh_weight, cfg.off_weight, cfg.sot_weight, cfg.uncertainty
         ).to(self.device)
+        # the averaged weights (ema_decay > 0) are what validation sees and the model files hold
+        self.ema = (
+            AveragedModel(self.model, multi_avg_fn=ema_update_fn(cfg.ema_decay), use_buffers=True)
+            if cfg.ema_decay > 0
+            else None
+        )
         self.net = self.model
         if self.dist.enabled:
             ids = [self.dist.local_rank] if self.device.type == "cuda" else None
@@ -183,6 +210,11 @@ class Trainer:
         if resume:
             self.load_state(os.path.join(self.out_dir, "last.pth"))
 
+    @property
+    def eval_model(self) -> SOTMOTNet:
+        """The weights validation uses and the model files hold: the average when ema_decay > 0."""
+        return self.ema.module if self.ema is not None else self.model
+
     # ----------------------------------------------------------------- state
     def state_dict(self) -> dict:
         return {
@@ -191,6 +223,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
             "step": self.step,
@@ -220,6 +253,10 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
+        if self.ema is not None:
+            if state.get("ema") is None:
+                raise ValueError(f"--resume: {path} holds no weight average; ema_decay must stay 0 for this run")
+            self.ema.load_state_dict(state["ema"])
         self.epoch, self.batch_in_epoch, self.step = state["epoch"], state["batch_in_epoch"], state["step"]
         set_rng_state(state["rng"])
 
@@ -265,6 +302,8 @@ class Trainer:
         self.scaler.update()
         self.last_lr = self.optimizer.param_groups[0]["lr"]  # the LR this step used, for the log
         self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         self.step += 1
         return {k: float(parts[k].detach()) for k in LOSS_KEYS}
 
@@ -283,13 +322,14 @@ class Trainer:
             shuffle=False, max_pairs=self.cfg.val_max_pairs,
         ).epoch_pairs()[self.dist.rank :: self.dist.world_size]
         loader = DataLoader(self.val_set, batch_size=self.cfg.batch_size, sampler=pairs, num_workers=self.cfg.num_workers)
-        distributed.broadcast_buffers(self.model, self.dist)
-        self.model.eval()
+        model = self.eval_model
+        distributed.broadcast_buffers(model, self.dist)
+        model.eval()
         sums, n = {k: 0.0 for k in LOSS_KEYS}, 0
         for batch in loader:
             imgs, t_a, t_b = split_batch(batch, self.device)
             with torch.autocast(self.device.type, enabled=self.use_amp):
-                out = self.model(imgs)
+                out = model(imgs)
             parts = self.criterion({k: v.float() for k, v in out.items()}, t_a, t_b)
             bs = imgs.shape[0] // 2
             for k in LOSS_KEYS:
@@ -371,8 +411,8 @@ class Trainer:
             return
         meta = {"epoch": self.epoch, "step": self.step, "val_losses": val, "train_config": self.cfg.to_dict()}
         if epoch is not None:
-            save_model_file(os.path.join(self.out_dir, f"model_epoch{epoch}.pt"), self.model, meta)
-        save_model_file(os.path.join(self.out_dir, "model_last.pt"), self.model, meta)
+            save_model_file(os.path.join(self.out_dir, f"model_epoch{epoch}.pt"), self.eval_model, meta)
+        save_model_file(os.path.join(self.out_dir, "model_last.pt"), self.eval_model, meta)
 
     def close(self) -> None:
         if self.writer is not None:
