@@ -41,19 +41,29 @@ SPLITS = os.path.join(REPO, "config", "people_splits.yaml")
 CACHE_DIR = os.path.join(REPO, "runs", "bench", "people")  # detection caches, per model file and sequence
 
 
+def split_names(name: str) -> list[str]:
+    """``"tune,fit"`` -> ``["tune", "fit"]``: a comma joins splits into one set of sequences."""
+    names = [n.strip() for n in name.split(",") if n.strip()]
+    if not names:
+        raise SystemExit("no split named")
+    return names
+
+
 def load_split(name: str, path: str = SPLITS) -> list[dict]:
+    """The sequences of one split, or of several joined by commas (``tune,fit``), with resolved paths."""
     with open(path) as fh:
         splits = yaml.safe_load(fh)
-    if name not in splits:
-        raise SystemExit(f"{path}: no split {name!r} (have {sorted(splits)})")
     out = []
-    for e in splits[name]:
-        e = dict(e)
-        for key in ("source", "gt"):
-            e[key] = resolve_path(e[key], REPO)
-            if not os.path.exists(e[key]):
-                raise SystemExit(f"{e['name']}: {key} {e[key]} not found (run scripts/make_people_labels.sh?)")
-        out.append(e)
+    for one in split_names(name):
+        if one not in splits:
+            raise SystemExit(f"{path}: no split {one!r} (have {sorted(splits)})")
+        for e in splits[one]:
+            e = dict(e)
+            for key in ("source", "gt"):
+                e[key] = resolve_path(e[key], REPO)
+                if not os.path.exists(e[key]):
+                    raise SystemExit(f"{e['name']}: {key} {e[key]} not found (run scripts/make_people_labels.sh?)")
+            out.append(e)
     return out
 
 

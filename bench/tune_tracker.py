@@ -254,7 +254,7 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=1, help="worker processes (the machine is shared: keep it small)")
     p.add_argument("--json", default=None)
     p.add_argument("--split", default=None,
-                   help="tune on a split of config/people_splits.yaml (e.g. tune) instead of --cache/--gt; "
+                   help="tune on splits of config/people_splits.yaml (e.g. tune, or tune,fit) instead of --cache/--gt; "
                         "needs --checkpoint")
     p.add_argument("--checkpoint", default=None, help="model file whose detections --split uses")
     p.add_argument("--write", action="store_true",
@@ -264,8 +264,10 @@ def main(argv=None) -> int:
     if args.split:
         if not args.checkpoint:
             p.error("--split needs --checkpoint")
-        from evaluate_people import CACHE_DIR, load_split, sequence_cache
+        from evaluate_people import CACHE_DIR, load_split, sequence_cache, split_names
 
+        if "report" in split_names(args.split):
+            p.error("the report split is never tuned on: its numbers must stay held out of every choice")
         entries = load_split(args.split)
         raw = [sequence_cache(e, args.checkpoint, CACHE_DIR) for e in entries]
         gt_arg = [e["gt"] for e in entries]

@@ -47,3 +47,19 @@ def test_fit_split_is_training_frames_and_nothing_reaches_the_held_out_pets_fram
     for e in everything:
         if "pets" in e["source"].lower() or "vtest" in e["source"].lower():
             assert frames(e)[1] <= PETS_LAST_ALLOWED, e
+
+
+def test_tracker_tuning_refuses_the_report_split_and_joins_splits_by_comma(capsys):
+    import sys
+
+    import pytest
+
+    sys.path.insert(0, str(REPO / "bench"))
+    import evaluate_people
+    import tune_tracker
+
+    assert evaluate_people.split_names("tune, fit") == ["tune", "fit"]
+    for split in ("report", "tune,report"):
+        with pytest.raises(SystemExit) as exc:  # refused before any file is read
+            tune_tracker.main(["--split", split, "--checkpoint", "no-such-model.pt"])
+        assert exc.value.code == 2 and "report split is never tuned on" in capsys.readouterr().err
