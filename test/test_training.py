@@ -230,3 +230,16 @@ def test_weight_average_is_what_model_files_hold_and_resumes_exactly(tmp_path):
     Trainer(tiny_config(clip, tmp_path / "plain", max_steps=2, epochs=2, val_sequences=[]), show_progress=False).train()
     with pytest.raises(ValueError, match="weight average"):
         Trainer(tiny_config(clip, tmp_path / "plain", **kw), resume=True, show_progress=False)
+
+
+def test_overrides_reach_into_sequence_entries(tmp_path):
+    clip = make_clip(tmp_path / "clip", n=4)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"pretrained: false\ninput_width: 64\ninput_height: 64\ntrain_sequences:\n  - {{source: {clip}}}\n"
+                   f"  - {{source: {clip}, frames: [1, 4]}}\n")
+    loaded = TrainConfig.load(str(cfg), ["train_sequences.1.pairs=96", "ema_decay=0.998"])
+    assert loaded.pairs_per_sequence() == [0, 96] and loaded.ema_decay == 0.998
+    for bad, why in (("train_sequences.2.pairs=1", "no list item"), ("nothing.x=1", "no key"),
+                     ("train_sequences.0.pairs=-1", "pairs"), ("train_sequences.x=1", "no list item")):
+        with pytest.raises(ValueError, match=why):
+            TrainConfig.load(str(cfg), [bad])

@@ -158,8 +158,32 @@ class TrainConfig(ModelConfig):
             if "=" not in item:
                 raise ValueError(f"override must be key=value, got {item!r}")
             key, value = item.split("=", 1)
-            data[key.strip()] = yaml.safe_load(value)
+            set_dotted(data, key.strip(), yaml.safe_load(value))
         return cls.from_dict(data)
+
+
+def set_dotted(data: dict, key: str, value) -> None:
+    """``train_sequences.0.pairs`` = value: dots walk into mappings and list indices (a recipe's later
+    stage is its first stage plus overrides, not a second copy of the file)."""
+    *path, last = key.split(".")
+    node = data
+    for part in path:
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ValueError(f"override {key!r}: no list item {part!r}")
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            raise ValueError(f"override {key!r}: no key {part!r}")
+    if isinstance(node, list):
+        if not last.isdigit() or int(last) >= len(node):
+            raise ValueError(f"override {key!r}: no list item {last!r}")
+        node[int(last)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise ValueError(f"override {key!r}: {'.'.join(path)} is not a mapping or list")
 
 
 def resolve_path(path: str | None, root: str | None = None) -> str | None:
