@@ -243,3 +243,16 @@ def test_overrides_reach_into_sequence_entries(tmp_path):
                      ("train_sequences.0.pairs=-1", "pairs"), ("train_sequences.x=1", "no list item")):
         with pytest.raises(ValueError, match=why):
             TrainConfig.load(str(cfg), [bad])
+
+
+def test_out_folder_given_at_run_time_is_what_the_run_records(tmp_path):
+    clip = make_clip(tmp_path / "clip")
+    cfg = tiny_config(clip, tmp_path / "from_config", max_steps=1, epochs=1, val_sequences=[])
+    trainer = Trainer(cfg, out_dir=str(tmp_path / "given"), show_progress=False)
+    trainer.train()
+    import yaml
+
+    assert yaml.safe_load((tmp_path / "given" / "config.yaml").read_text())["out_dir"] == str(tmp_path / "given")
+    _, meta = load_model(tmp_path / "given" / "model_last.pt", "cpu")
+    assert meta["train_config"]["out_dir"] == str(tmp_path / "given")
+    assert not (tmp_path / "from_config").exists()

@@ -20,6 +20,7 @@ equal across ranks and what it does not (BatchNorm batch statistics, per-rank lo
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import os
 import random
@@ -132,8 +133,10 @@ class Trainer:
     """One training run. ``train()`` runs until ``epochs`` or the time budget, saving every epoch."""
 
     def __init__(self, cfg: TrainConfig, out_dir: str | None = None, resume: bool = False, show_progress: bool = True):
+        if out_dir:  # the run's own config.yaml and model files must name the folder it really wrote
+            cfg = dataclasses.replace(cfg, out_dir=out_dir)
         self.cfg = cfg
-        self.out_dir = resolve_path(out_dir or cfg.out_dir)
+        self.out_dir = resolve_path(cfg.out_dir)
         self.show_progress = show_progress
         if cfg.device == "auto":
             self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
