@@ -53,17 +53,17 @@ def load_split(name: str, path: str = SPLITS) -> list[dict]:
     """The sequences of one split, or of several joined by commas (``tune,fit``), with resolved paths."""
     with open(path) as fh:
         splits = yaml.safe_load(fh)
-    out = []
-    for one in split_names(name):
+    names = split_names(name)
+    for one in names:
         if one not in splits:
             raise SystemExit(f"{path}: no split {one!r} (have {sorted(splits)})")
-        for e in splits[one]:
-            e = dict(e)
-            for key in ("source", "gt"):
-                e[key] = resolve_path(e[key], REPO)
-                if not os.path.exists(e[key]):
-                    raise SystemExit(f"{e['name']}: {key} {e[key]} not found (run scripts/make_people_labels.sh?)")
-            out.append(e)
+    out = []
+    for e in (dict(e) for one in names for e in splits[one]):
+        for key in ("source", "gt"):
+            e[key] = resolve_path(e[key], REPO)
+            if not os.path.exists(e[key]):
+                raise SystemExit(f"{e['name']}: {key} {e[key]} not found (run scripts/make_people_labels.sh?)")
+        out.append(e)
     return out
 
 

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+import yaml
 from torch import nn
 
 import sotmot_ros.model.network as network
@@ -250,8 +251,6 @@ def test_out_folder_given_at_run_time_is_what_the_run_records(tmp_path):
     cfg = tiny_config(clip, tmp_path / "from_config", max_steps=1, epochs=1, val_sequences=[])
     trainer = Trainer(cfg, out_dir=str(tmp_path / "given"), show_progress=False)
     trainer.train()
-    import yaml
-
     assert yaml.safe_load((tmp_path / "given" / "config.yaml").read_text())["out_dir"] == str(tmp_path / "given")
     _, meta = load_model(tmp_path / "given" / "model_last.pt", "cpu")
     assert meta["train_config"]["out_dir"] == str(tmp_path / "given")

@@ -168,22 +168,19 @@ def set_dotted(data: dict, key: str, value) -> None:
     *path, last = key.split(".")
     node = data
     for part in path:
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise ValueError(f"override {key!r}: no list item {part!r}")
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            raise ValueError(f"override {key!r}: no key {part!r}")
+        node = node[_override_slot(node, part, key, must_exist=True)]
+    node[_override_slot(node, last, key, must_exist=False)] = value
+
+
+def _override_slot(node, part: str, key: str, must_exist: bool):
+    """The list index or mapping key ``part`` names in ``node``; a new mapping key only at the last step."""
     if isinstance(node, list):
-        if not last.isdigit() or int(last) >= len(node):
-            raise ValueError(f"override {key!r}: no list item {last!r}")
-        node[int(last)] = value
-    elif isinstance(node, dict):
-        node[last] = value
-    else:
-        raise ValueError(f"override {key!r}: {'.'.join(path)} is not a mapping or list")
+        if not part.isdigit() or int(part) >= len(node):
+            raise ValueError(f"override {key!r}: no list item {part!r}")
+        return int(part)
+    if isinstance(node, dict) and (part in node or not must_exist):
+        return part
+    raise ValueError(f"override {key!r}: no key {part!r}")
 
 
 def resolve_path(path: str | None, root: str | None = None) -> str | None:
