@@ -7,7 +7,7 @@ Per sequence: detections are cached once (``cache_detections``), then
 - MOT metrics of the tracker with the model's settings (``config_for_model``) in each association mode,
   all on the very same detections.
 
-    python bench/evaluate_people.py --checkpoint sotmot_ros/weights/default.pt [--split report]
+    python bench/evaluate_people.py --checkpoint sotmot_ros/weights/default.pt [--split report] [--splits FILE]
         [--modes sot iou motion+iou] [--json out.json] [--set key=value ...]
 """
 
@@ -114,14 +114,14 @@ def model_nms(meta: dict) -> float:
 
 
 def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: dict | None = None,
-             cache_dir: str | None = None, nms_iou: float | None = None) -> dict:
+             cache_dir: str | None = None, nms_iou: float | None = None, splits_path: str = SPLITS) -> dict:
     _, meta = load_model(checkpoint)
     config, origin = config_for_model(meta, overrides)
     nms_iou = model_nms(meta) if nms_iou is None else nms_iou
     cache_dir = cache_dir or CACHE_DIR
     results = {"checkpoint": os.path.abspath(checkpoint), "split": split, "tracker": config.to_dict(),
                "tracker_origin": origin, "nms_iou": nms_iou, "sequences": {}}
-    for entry in load_split(split):
+    for entry in load_split(split, splits_path):
         cache = apply_nms(sequence_cache(entry, checkpoint, cache_dir), nms_iou)
         gt = read_mot_file(entry["gt"], fmt="mot15", frame_range=cache.frame_range)
         seq = {"kind": entry["kind"], "frames": list(cache.frame_range),
@@ -150,6 +150,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", default=str(default_checkpoint_path()))
     p.add_argument("--split", default="report", help="a split of config/people_splits.yaml (report | tune | fit)")
+    p.add_argument("--splits", default=SPLITS, help="the splits file (default: config/people_splits.yaml); your own "
+                   "scenes: the same layout, e.g. a scene you pseudo-labelled with `sotmot pseudo-label`")
     p.add_argument("--modes", nargs="+", default=list(ASSOCIATION_MODES), choices=ASSOCIATION_MODES)
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="tracker overrides")
     p.add_argument("--cache-dir", default=None)
@@ -157,7 +159,7 @@ def main(argv=None) -> int:
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     overrides = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
-    out = evaluate(args.checkpoint, args.split, args.modes, overrides, args.cache_dir, args.nms_iou)
+    out = evaluate(args.checkpoint, args.split, args.modes, overrides, args.cache_dir, args.nms_iou, args.splits)
     print(f"tracker: {out['tracker_origin']}; detector box NMS IoU {out['nms_iou']:g}")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

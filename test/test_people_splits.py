@@ -63,3 +63,40 @@ def test_tracker_tuning_refuses_the_report_split_and_joins_splits_by_comma(capsy
         with pytest.raises(SystemExit) as exc:  # refused before any file is read
             tune_tracker.main(["--split", split, "--checkpoint", "no-such-model.pt"])
         assert exc.value.code == 2 and "report split is never tuned on" in capsys.readouterr().err
+
+
+def test_a_users_own_scenes_file_is_evaluated(tmp_path):
+    """`evaluate_people.py --splits FILE`: a user scores the model on their own labelled scene (here four
+    PETS09-S2L1 training frames as an image folder with their annotations)."""
+    import json
+    import sys
+
+    import cv2
+    import pytest
+
+    video = REPO / "data_cache" / "vtest.avi"
+    gt = REPO.parent / "shared" / "data" / "PETS09-S2L1" / "gt_train_0001-0397.txt"
+    if not (video.is_file() and gt.is_file()):
+        pytest.skip("vtest.avi or the PETS09-S2L1 annotations are absent")
+    sys.path.insert(0, str(REPO / "bench"))
+    import evaluate_people
+
+    folder = tmp_path / "my_camera"
+    folder.mkdir()
+    cap = cv2.VideoCapture(str(video))
+    for f in range(1, 5):
+        ok, img = cap.read()
+        assert ok
+        cv2.imwrite(str(folder / f"{f:06d}.jpg"), img)
+    cap.release()
+    splits = tmp_path / "my_scenes.yaml"
+    splits.write_text(yaml.safe_dump({"mine": [{"name": "my-camera", "source": str(folder), "gt": str(gt),
+                                                "kind": "annotated", "first": 1, "last": 4}]}))
+    out = tmp_path / "out.json"
+    assert evaluate_people.main(["--splits", str(splits), "--split", "mine", "--modes", "iou",
+                                 "--cache-dir", str(tmp_path / "cache"), "--json", str(out)]) == 0
+    seq = json.loads(out.read_text())["sequences"]["my-camera"]
+    assert seq["frames"] == [1, 4] and seq["labelled_boxes"] > 10
+    assert seq["AP50"] > 0.6 and seq["tracking"]["iou"]["MOTA"] > 0.5
+    with pytest.raises(SystemExit, match="no split 'report'"):
+        evaluate_people.main(["--splits", str(splits), "--split", "report"])

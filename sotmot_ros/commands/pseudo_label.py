@@ -38,6 +38,10 @@ def register(subparsers) -> None:
     p.add_argument("--ambiguity-margin", type=float, default=_LINK.ambiguity_margin)
     p.add_argument("--max-gap", type=int, default=_LINK.max_gap, help="frames a tracklet may miss (then filled)")
     p.add_argument("--min-length", type=int, default=_LINK.min_length, help="observed frames a target tracklet needs")
+    p.add_argument("--link-nms-iou", type=float, default=_LINK.nms_iou,
+                   help="box NMS of the fused boxes before linking (1 = none): near-duplicates end tracklets")
+    p.add_argument("--velocity-frames", type=int, default=_LINK.velocity_frames,
+                   help="observations a tracklet's predicted motion and size are fitted on")
     p.add_argument("--first", type=int, default=1, help="first frame (1-based, inclusive)")
     p.add_argument("--last", type=int, default=None, help="last frame (inclusive); frames after it are never decoded")
     p.add_argument("--gt", action="append", default=None, help="ground truth per source, to score the labels")
@@ -75,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from ..sources import open_source
 
     cfg = LinkConfig(args.target_score, args.ignore_score, args.link_iou, args.ambiguity_margin, args.max_gap,
-                     args.min_length)
+                     args.min_length, args.link_nms_iou, args.velocity_frames)
     names = sequence_names(args.sources, args.name)
     if args.gt and len(args.gt) != len(args.sources):
         raise ValueError(f"--gt given {len(args.gt)} times for {len(args.sources)} sources (one per source)")
@@ -134,5 +138,7 @@ def format_report(name: str, r: dict) -> str:
     if "vs_ground_truth" in r:
         g = r["vs_ground_truth"]
         line += (f"\n  vs ground truth ({g['gt_boxes']} boxes): fused AP@0.5 {g['fused_AP50']:.3f}, "
-                 f"targets precision {g['target_precision']:.3f} recall {g['target_recall']:.3f}")
+                 f"targets precision {g['target_precision']:.3f} recall {g['target_recall']:.3f}, "
+                 f"{g['identities_per_person']:.1f} label identities per person, "
+                 f"{g['swapped_identities']} of {g['label_identities_matched']} follow two people")
     return line
