@@ -129,3 +129,34 @@ def test_tune_tracker(synth):
     assert strip(tt.tune(cache, gt, **kw)) == strip(out)  # deterministic
     cfg = tt.make_config({"weight_sot": 0.9, "high_score_threshold": 0.6})
     assert cfg.weight_iou == pytest.approx(0.1) and cfg.new_track_score_threshold == pytest.approx(0.7)
+
+
+def test_label_identities_sweep_scores_linker_settings_against_annotations(tmp_path):
+    """bench/label_identities.py: two people walking with a weak near-duplicate box around one of them every
+    third frame; without dropping weak duplicates the linker breaks that person, with it one identity each."""
+    import label_identities as li
+
+    from sotmot_ros.pseudo.fusion import FusedBoxes
+    from sotmot_ros.pseudo.labeller import write_fused
+
+    rng = np.random.default_rng(0)
+    fused, gt_rows = {}, []
+    for f in range(1, 41):
+        people = {1: np.array([40 + 3 * f, 100, 60 + 3 * f, 150.0]), 2: np.array([400 - 3 * f, 300, 420 - 3 * f, 350.0])}
+        boxes, scores = [], []
+        for pid, b in people.items():
+            gt_rows.append(f"{f},{pid},{b[0]:.2f},{b[1]:.2f},{b[2] - b[0]:.2f},{b[3] - b[1]:.2f},1,-1,-1,-1\n")
+            boxes.append(b + rng.uniform(-1, 1, 4))
+            scores.append(0.85)
+        if f % 3 == 0:
+            boxes.append(people[1] + np.array([3, 3, 3, 3]))
+            scores.append(0.3)
+        fused[f] = FusedBoxes(np.array(boxes, np.float32), np.array(scores, np.float32), np.ones(len(boxes), np.int64))
+    write_fused(str(tmp_path / "fused.txt"), fused)
+    (tmp_path / "gt.txt").write_text("".join(gt_rows))
+    rows = li.sweep(str(tmp_path / "fused.txt"), str(tmp_path / "gt.txt"), 1, 40, (1.0, 0.3), (2,))
+    by_nms = {r["nms_iou"]: r for r in rows}
+    assert by_nms[0.3]["identities"] == 2 and by_nms[0.3]["identities_per_person"] == 1.0
+    assert by_nms[1.0]["identities"] > 2 and by_nms[1.0]["label_IDF1"] < by_nms[0.3]["label_IDF1"]
+    assert all(r["swapped_identities"] == 0 for r in rows)
+    assert "| 0.3 | 2 | 2 | 1.0 | 0 of 2 |" in li.format_sweep(rows)
