@@ -261,6 +261,11 @@ def test_a_person_whose_boxes_jitter_stays_one_identity():
     assert stats["confirmed_tracklets"] == 1, stats
 
 
+@pytest.mark.parametrize("bad", [{"nms_iou": 0.0}, {"nms_iou": 1.5}, {"velocity_frames": 1}])
+def test_link_settings_out_of_range_are_refused_with_their_names(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        LinkConfig(**bad)
+
 def test_label_identities_are_scored_against_annotations():
     from sotmot_ros.data.mot import FrameAnnotations
     from sotmot_ros.pseudo.labeller import identity_quality
