@@ -58,8 +58,9 @@ def format_sweep(rows: list[dict]) -> str:
     out = ["| weak-duplicate IoU | velocity frames | identities | per person | follow two people | label IDF1 |",
            "|---|---:|---:|---:|---|---:|"]
     for r in rows:
-        out.append(f"| {r['nms_iou']:g} | {r['velocity_frames']} | {r['identities']} | {r['identities_per_person']:.1f} "
-                   f"| {r['swapped_identities']} of {r['label_identities_matched']} | {100 * r['label_IDF1']:.1f} |")
+        out.append(f"| {r['nms_iou']:g} | {r['velocity_frames']} | {r['identities']} "
+                   f"| {r['identities_per_person']:.1f} | {r['swapped_identities']} of {r['label_identities_matched']} "
+                   f"| {100 * r['label_IDF1']:.1f} |")
     return "\n".join(out)
 
 
@@ -77,8 +78,9 @@ def real_vs_pseudo(checkpoint: str, source: str, real_gt: str, pseudo_gt: str, f
         for split in ("real", "pseudo"):
             res = evaluate_people.evaluate(checkpoint, split, ("sot", "iou"), splits_path=splits)
             t = res["sequences"][entry["name"]]["tracking"]
-            lines.append(f"| {split} | {100 * t['sot']['IDF1']:.1f} / {t['sot']['IDs']} | {100 * t['iou']['IDF1']:.1f} / "
-                         f"{t['iou']['IDs']} | {100 * (t['sot']['IDF1'] - t['iou']['IDF1']):+.1f} |")
+            sot, iou = t["sot"], t["iou"]
+            lines.append(f"| {split} | {100 * sot['IDF1']:.1f} / {sot['IDs']} | {100 * iou['IDF1']:.1f} / {iou['IDs']} "
+                         f"| {100 * (sot['IDF1'] - iou['IDF1']):+.1f} |")
     return "\n".join(lines)
 
 

@@ -39,7 +39,7 @@ def register(subparsers) -> None:
     p.add_argument("--max-gap", type=int, default=_LINK.max_gap, help="frames a tracklet may miss (then filled)")
     p.add_argument("--min-length", type=int, default=_LINK.min_length, help="observed frames a target tracklet needs")
     p.add_argument("--link-nms-iou", type=float, default=_LINK.nms_iou,
-                   help="box NMS of the fused boxes before linking (1 = none): near-duplicates end tracklets")
+                   help="a weak fused box overlapping a better one this much is dropped before linking (1 = none)")
     p.add_argument("--velocity-frames", type=int, default=_LINK.velocity_frames,
                    help="observations a tracklet's predicted motion and size are fitted on")
     p.add_argument("--first", type=int, default=1, help="first frame (1-based, inclusive)")

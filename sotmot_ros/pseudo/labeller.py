@@ -169,12 +169,13 @@ def identity_quality(rows: list[LabelRow], gt: dict[int, FrameAnnotations]) -> d
             by_frame.setdefault(r.frame, []).append(r)
     for f, targets in sorted(by_frame.items()):
         a = gt.get(f)
-        if a is None or not (~a.ignore).any():
+        if a is None or a.ignore.all():
             continue
-        iou = iou_matrix(np.array([r.box for r in targets]), a.boxes[~a.ignore])
+        people, ids = a.boxes[~a.ignore], a.ids[~a.ignore]
+        iou = iou_matrix(np.array([r.box for r in targets]), people)
         for i, j in zip(*linear_sum_assignment(-iou)):
             if iou[i, j] >= 0.5:
-                follows.setdefault(targets[i].track_id, []).append(int(a.ids[~a.ignore][j]))
+                follows.setdefault(targets[i].track_id, []).append(int(ids[j]))
     per_person: dict[int, set[int]] = {}
     swapped = 0
     for label_id, people in follows.items():

@@ -7,8 +7,9 @@ Linking is deliberately conservative (a wrong identity teaches the SOT branch to
 a missing link only costs a training pair): each frame, the boxes left after dropping weak
 near-duplicates (IoU >= ``nms_iou`` with a better box: fusion leaves them around a person, and as
 runner-ups they would end its tracklet as "ambiguous") are matched to the tracklets' predictions by
-IoU (Hungarian, IoU >= ``link_iou``). A prediction moves the box centre at the velocity fitted over the last ``velocity_frames`` observations
-and keeps their median size (teacher boxes jitter; the last two boxes alone extrapolate that jitter).
+IoU (Hungarian, IoU >= ``link_iou``). A prediction moves the box centre at the velocity fitted over the
+last ``velocity_frames`` observations and keeps their median size (teacher boxes jitter; the last two
+boxes alone extrapolate that jitter).
 A match whose runner-up (another box for the same tracklet, or another tracklet for the same box) comes
 within ``ambiguity_margin`` IoU of it is refused and the tracklet ends there: the box starts a new one.
 A tracklet may miss up to ``max_gap`` frames; the gap is filled by linear interpolation.
@@ -80,7 +81,7 @@ class Tracklet:
         self.boxes.append(np.asarray(box, np.float64))
         self.scores.append(float(score))
 
-    def predict(self, frame: int, window: int = 5) -> np.ndarray:
+    def predict(self, frame: int, window: int) -> np.ndarray:
         """Box at ``frame``: the centre moved at the velocity fitted (least squares) over the last ``window``
         observations, from the last centre; the median width and height of those observations."""
         if len(self.frames) < 2:
