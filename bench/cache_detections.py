@@ -180,8 +180,13 @@ def _file_digest(path: str, limit: int = 1 << 26) -> str:
 
 def cache_detections(video: str, checkpoint: str | None, first: int, last: int, device: str = "auto",
                      half: bool = False, score_threshold: float = 0.05, max_detections: int = 500,
-                     fps: float | None = None, progress: bool = True) -> DetectionCache:
-    """Detect in frames ``first..last`` (inclusive, 1-based) of ``video``; returns the cache (not saved)."""
+                     fps: float | None = None, progress: bool = True, low_res: int | None = None) -> DetectionCache:
+    """Detect in frames ``first..last`` (inclusive, 1-based) of ``video``; returns the cache (not saved).
+
+    ``low_res``: each frame is first degraded to what a camera of that many rows would give
+    (``augment.low_resolution``), at the frame's own size so that its labels still hold.
+    """
+    from sotmot_ros.data.augment import low_resolution
     from sotmot_ros.detector import Detector
     from sotmot_ros.model.checkpoint import default_checkpoint_path
     from sotmot_ros.sources import open_source
@@ -199,6 +204,8 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
     start = time.perf_counter()
     for frame, image, stamp in source.frames(first, last):
         size = (image.shape[1], image.shape[0])
+        if low_res:
+            image = low_resolution(image, low_res)
         dets.append(detector(image))
         frames.append(frame)
         stamps.append(stamp)
@@ -210,7 +217,7 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
     meta = {"video": os.path.abspath(video), "checkpoint": os.path.abspath(checkpoint),
             "checkpoint_sha256_16": _file_digest(checkpoint), "score_threshold": score_threshold,
             "max_detections": max_detections, "device": str(detector.device), "half": detector.half,
-            "input_size": list(detector.input_size), "first": first, "last": last,
+            "input_size": list(detector.input_size), "first": first, "last": last, "low_res": low_res,
             "detector_seconds": round(elapsed, 3), "created": time.strftime("%Y-%m-%d %H:%M:%S")}
     return DetectionCache.from_frames(frames, stamps, dets, source.fps, size, meta, feature_dim=detector.feature_dim)
 
@@ -228,6 +235,8 @@ def main(argv=None) -> int:
                    help="detector score floor; keep it <= the lowest low_score_threshold you will tune")
     p.add_argument("--max-detections", type=int, default=500)
     p.add_argument("--fps", type=float, default=None, help="override the video's frame rate (timestamps)")
+    p.add_argument("--low-res", type=int, default=None, metavar="ROWS",
+                   help="degrade each frame to what a camera of ROWS rows gives (shrunk and enlarged back)")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     if args.first < 1 or args.last < args.first:
@@ -235,7 +244,8 @@ def main(argv=None) -> int:
     stem = os.path.splitext(os.path.basename(args.video))[0]
     out = args.out or os.path.join(REPO, "runs", "bench", f"dets_{stem}_{args.first:04d}-{args.last:04d}.npz")
     cache = cache_detections(args.video, args.checkpoint, args.first, args.last, args.device, args.half,
-                             args.score_threshold, args.max_detections, args.fps, progress=not args.quiet)
+                             args.score_threshold, args.max_detections, args.fps, progress=not args.quiet,
+                             low_res=args.low_res)
     cache.save(out)
     n = np.diff(cache.offsets)
     print(f"{out}: frames {cache.frame_range[0]}-{cache.frame_range[1]} ({len(cache)}), {len(cache.boxes)} detections "

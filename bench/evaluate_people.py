@@ -8,7 +8,7 @@ Per sequence: detections are cached once (``cache_detections``), then
   all on the very same detections.
 
     python bench/evaluate_people.py --checkpoint sotmot_ros/weights/default.pt [--split report] [--splits FILE]
-        [--modes sot iou motion+iou] [--json out.json] [--set key=value ...]
+        [--modes sot iou motion+iou] [--json out.json] [--set key=value ...] [--low-res ROWS]
 """
 
 from __future__ import annotations
@@ -67,17 +67,18 @@ def load_split(name: str, path: str = SPLITS) -> list[dict]:
     return out
 
 
-def sequence_cache(entry: dict, checkpoint: str, cache_dir: str) -> DetectionCache:
-    """Detections of one sequence, cached per (model file content, sequence, frame range)."""
+def sequence_cache(entry: dict, checkpoint: str, cache_dir: str, low_res: int | None = None) -> DetectionCache:
+    """Detections of one sequence, cached per (model file content, sequence, frame range, low_res)."""
     from sotmot_ros.sources import open_source
 
     first = int(entry.get("first", 1))
     last = entry.get("last") or open_source(entry["source"]).length
-    path = os.path.join(cache_dir, f"{_file_digest(checkpoint)}_{entry['name']}_{first}-{last}.npz")
+    tag = f"_lowres{int(low_res)}" if low_res else ""
+    path = os.path.join(cache_dir, f"{_file_digest(checkpoint)}_{entry['name']}_{first}-{last}{tag}.npz")
     if os.path.isfile(path):
         return load_cache(path)
     cache = cache_detections(entry["source"], checkpoint, first, int(last), device="cpu", score_threshold=0.05,
-                             progress=False)
+                             progress=False, low_res=low_res)
     cache.save(path)
     return cache
 
@@ -114,15 +115,16 @@ def model_nms(meta: dict) -> float:
 
 
 def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: dict | None = None,
-             cache_dir: str | None = None, nms_iou: float | None = None, splits_path: str = SPLITS) -> dict:
+             cache_dir: str | None = None, nms_iou: float | None = None, splits_path: str = SPLITS,
+             low_res: int | None = None) -> dict:
     _, meta = load_model(checkpoint)
     config, origin = config_for_model(meta, overrides)
     nms_iou = model_nms(meta) if nms_iou is None else nms_iou
     cache_dir = cache_dir or CACHE_DIR
     results = {"checkpoint": os.path.abspath(checkpoint), "split": split, "tracker": config.to_dict(),
-               "tracker_origin": origin, "nms_iou": nms_iou, "sequences": {}}
+               "tracker_origin": origin, "nms_iou": nms_iou, "low_res": low_res, "sequences": {}}
     for entry in load_split(split, splits_path):
-        cache = apply_nms(sequence_cache(entry, checkpoint, cache_dir), nms_iou)
+        cache = apply_nms(sequence_cache(entry, checkpoint, cache_dir, low_res), nms_iou)
         gt = read_mot_file(entry["gt"], fmt="mot15", frame_range=cache.frame_range)
         seq = {"kind": entry["kind"], "frames": list(cache.frame_range),
                **detection_metrics(cache, gt, config.high_score_threshold), "tracking": {}}
@@ -156,10 +158,15 @@ def main(argv=None) -> int:
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="tracker overrides")
     p.add_argument("--cache-dir", default=None)
     p.add_argument("--nms-iou", type=float, default=None, help="box NMS of the detections (default: the model's)")
+    p.add_argument("--low-res", type=int, default=None, metavar="ROWS",
+                   help="robustness check: degrade every frame to what a camera of ROWS rows gives (e.g. 240)")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
+    if args.low_res is not None and args.low_res < 16:
+        p.error(f"--low-res must be >= 16 rows, got {args.low_res}")
     overrides = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
-    out = evaluate(args.checkpoint, args.split, args.modes, overrides, args.cache_dir, args.nms_iou, args.splits)
+    out = evaluate(args.checkpoint, args.split, args.modes, overrides, args.cache_dir, args.nms_iou, args.splits,
+                   args.low_res)
     print(f"tracker: {out['tracker_origin']}; detector box NMS IoU {out['nms_iou']:g}")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

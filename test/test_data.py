@@ -193,6 +193,22 @@ def test_grey_applies_to_both_frames_and_blur_changes_the_image():
     assert detail(blurred) < 0.7 * detail(sharp)
 
 
+def test_low_resolution_keeps_the_frame_size_and_loses_detail():
+    """What a camera of N rows gives, at the frame's own size (so labels stay valid); bench --low-res."""
+    from sotmot_ros.data.augment import low_resolution
+
+    img = np.random.default_rng(0).integers(0, 256, (240, 320, 3)).astype(np.uint8)
+    def detail(x):
+        return np.abs(cv2.Laplacian(x.astype(np.float32), cv2.CV_32F)).mean()
+    out = low_resolution(img, 60)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert detail(out) < 0.3 * detail(img)
+    assert abs(float(out.mean()) - float(img.mean())) < 2.0  # same picture, only less sharp
+    assert low_resolution(img, 240) is img and low_resolution(img, 480) is img  # not a low-res camera
+    with pytest.raises(ValueError, match="height"):
+        low_resolution(img, 0)
+
+
 def test_pairs_per_sequence_cap_is_balanced_deterministic_and_varies_by_epoch():
     frames = [list(range(1, 501)), list(range(1000, 1011)), [5, 9], [3]]
     pairs = sample_pairs(frames, 2, 5, seed=3, epoch=0, max_per_sequence=20)

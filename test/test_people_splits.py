@@ -100,3 +100,11 @@ def test_a_users_own_scenes_file_is_evaluated(tmp_path):
     assert seq["AP50"] > 0.6 and seq["tracking"]["iou"]["MOTA"] > 0.5
     with pytest.raises(SystemExit, match="no split 'report'"):
         evaluate_people.main(["--splits", str(splits), "--split", "report"])
+    # --low-res: the same scene as a 16-row camera would see it (people 2-3 px tall, nothing left to find): a
+    # separate cache, and the loss of detail shows in the result
+    low = tmp_path / "low.json"
+    assert evaluate_people.main(["--splits", str(splits), "--split", "mine", "--modes", "iou", "--low-res", "16",
+                                 "--cache-dir", str(tmp_path / "cache"), "--json", str(low)]) == 0
+    low_seq = json.loads(low.read_text())["sequences"]["my-camera"]
+    assert low_seq["AP50"] < seq["AP50"] - 0.2
+    assert len(list((tmp_path / "cache").glob("*_lowres16.npz"))) == 1

@@ -171,6 +171,18 @@ def random_blur(img: np.ndarray, rng: np.random.Generator, prob: float) -> np.nd
     return cv2.GaussianBlur(img, (0, 0), sigmaX=sigma, sigmaY=sigma)
 
 
+def low_resolution(img: np.ndarray, height: int) -> np.ndarray:
+    """The image as a camera of ``height`` rows would show it at this size: shrunk (area) and enlarged
+    back (bilinear), so boxes stay valid. A no-op when the image is not taller than ``height``."""
+    h, w = img.shape[:2]
+    if height >= h:
+        return img
+    if height < 1:
+        raise ValueError(f"low_resolution: height must be >= 1, got {height}")
+    small = cv2.resize(img, (max(1, round(w * height / h)), int(height)), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def to_gray3(img: np.ndarray) -> np.ndarray:
     """BGR -> grey -> BGR: three equal channels."""
     return cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
