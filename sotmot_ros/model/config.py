@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..config_utils import from_dict_strict
 
-BACKBONES = ("dla34", "efficientnet_lite0")
+BACKBONES = ("dla34", "efficientnet_lite0", "yolox_nano")
 
 
 @dataclass
