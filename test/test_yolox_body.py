@@ -48,15 +48,15 @@ def _export(encoder: YoloxNanoEncoder, path: Path) -> None:
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
 
-    class Stride8(torch.nn.Module):  # the graph's outputs do not matter to the importer: its Conv nodes do
+    class Last(torch.nn.Module):  # the graph's outputs do not matter to the importer: its Conv nodes do
         def __init__(self, enc):
             super().__init__()
             self.enc = enc
 
         def forward(self, x):
-            return self.enc(x)[1]
+            return self.enc(x)[-1]
 
-    torch.onnx.export(Stride8(encoder).eval(), torch.rand(1, 3, 128, 160), str(path), dynamo=False,
+    torch.onnx.export(Last(encoder).eval(), torch.rand(1, 3, 128, 160), str(path), dynamo=False,
                       input_names=["images"], output_names=["p3"])
 
 
@@ -94,7 +94,7 @@ def test_a_graph_of_another_architecture_is_refused(tmp_path):
 
 
 def test_init_from_onnx_command_writes_a_trainable_model(tmp_path):
-    """`sotmot init-from-onnx` on the COCO teacher: the body reproduces the teacher's stride-8 tensor and the
+    """`sotmot init-from-onnx` on the COCO teacher: the body reproduces the teacher's stride-32 tensor and the
     file rebuilds a yolox_nano network whose detector runs."""
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")

@@ -18,7 +18,7 @@ def register(subparsers) -> None:
     p.add_argument("--sot-dim", type=int, default=128)
     p.add_argument("--head-conv", type=int, default=64)
     p.add_argument("--tolerance", type=float, default=1e-3,
-                   help="largest allowed difference to the ONNX graph's stride-8 output, relative to its largest value")
+                   help="largest allowed difference to the ONNX graph's stride-32 output, relative to its largest value")
     p.set_defaults(func=run)
 
 

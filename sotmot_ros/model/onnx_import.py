@@ -3,7 +3,7 @@
 The export's Conv nodes are listed in execution order with their batch norms folded in; the encoder runs
 its convs in the same order, so the first ``len(encoder_convs)`` Conv nodes pair with them one by one.
 Every pair must agree in shape, group count, stride and padding, and :func:`check_against_onnx` compares
-the encoder's stride-8 output with the graph's own tensor on an image: a wrong file fails loudly instead of
+the encoder's stride-32 output with the graph's own tensor on an image: a wrong file fails loudly instead of
 training from scrambled weights. Needs the ``onnx`` package (``pip install onnx``) and, for the check,
 ``onnxruntime``; neither is needed to track.
 """
@@ -69,7 +69,7 @@ def load_encoder_from_onnx(encoder: YoloxNanoEncoder, path: str) -> None:
 
 
 def check_against_onnx(encoder: YoloxNanoEncoder, path: str, seed: int = 0) -> float:
-    """Largest absolute difference between the encoder's stride-8 output and the graph's tensor after the
+    """Largest absolute difference between the encoder's last output (stride 32) and the graph's tensor after the
     paired last conv (SiLU applied), relative to that tensor's largest magnitude, on a random BGR image of
     the graph's input size (relative: activations of arbitrary weights reach any scale)."""
     onnx, _ = _onnx()
@@ -88,7 +88,7 @@ def check_against_onnx(encoder: YoloxNanoEncoder, path: str, seed: int = 0) -> f
     image = np.random.default_rng(seed).uniform(0, 255, (1, 3, h, w)).astype(np.float32)
     ref = sess.run([name], {inp.name: image})[0]
     with torch.no_grad():
-        ours = encoder.eval()(torch.from_numpy(image))[1].numpy()
+        ours = encoder.eval()(torch.from_numpy(image))[-1].numpy()
     if ours.shape != ref.shape:
-        raise OnnxImportError(f"stride-8 output shape {ours.shape} vs the graph's {ref.shape}")
+        raise OnnxImportError(f"stride-32 output shape {ours.shape} vs the graph's {ref.shape}")
     return float(np.abs(ours - ref).max() / max(float(np.abs(ref).max()), 1e-12))

@@ -7,10 +7,11 @@ CSPDarknet (depth 0.33, width 0.25, depthwise convs, SiLU) + PAFPN of the YOLOX 
 Apache-2.0); its weights are converted once from an ONNX export by ``sotmot_ros.model.onnx_import``
 (``sotmot init-from-onnx``), whose batch norms are already folded into the convs, hence conv + bias here.
 
-The body keeps the YOLOX encoder and the top-down half of its PAFPN (through ``C3_p3``, the stride-8
-output every YOLOX head level is built from) and adds the stride-4 step CenterNet needs: a 1x1 lateral on
-the stride-4 encoder stage, nearest upsampling + add, and one 3x3 smoothing conv (as the Lite0 body does).
-The bottom-up PAFPN half only feeds YOLOX's stride-16/32 heads and is left out.
+The body keeps the YOLOX encoder and its whole PAFPN, whose three outputs (strides 8, 16, 32) are what
+YOLOX's heads detect small, medium and large objects from, and merges them down to stride 4 as the Lite0
+body does: 1x1 laterals on those three and on the stride-4 encoder stage, nearest upsampling + add, one
+3x3 smoothing conv. (A first version used only the stride-8 output: after 870 training steps it still
+found no person taller than ~250 px; YOLOX leaves large objects to its stride-32 level.)
 
 Module execution order matches the YOLOX forward pass, so the converter can pair convs with the ONNX
 graph's Conv nodes one by one (``ENCODER_CONVS`` of them, checked by shape).
@@ -96,7 +97,7 @@ def space_to_depth(x: torch.Tensor) -> torch.Tensor:
 
 
 class YoloxNanoEncoder(nn.Module):
-    """CSPDarknet-nano + the top-down PAFPN half. Returns (stride-4 stage, stride-8 FPN output)."""
+    """CSPDarknet-nano + PAFPN."""
 
     def __init__(self):
         super().__init__()
@@ -109,9 +110,14 @@ class YoloxNanoEncoder(nn.Module):
         self.c3_p4 = CSPLayer(256, 128, 1, False)
         self.reduce_conv1 = BaseConv(128, 64, 1)
         self.c3_p3 = CSPLayer(128, 64, 1, False)
+        self.bu_conv2 = DWConv(64, 64, 3, 2)
+        self.c3_n3 = CSPLayer(128, 128, 1, False)
+        self.bu_conv1 = DWConv(128, 128, 3, 2)
+        self.c3_n4 = CSPLayer(256, 256, 1, False)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x``: BGR in [0, 255] (the YOLOX input convention), H and W multiples of 32."""
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``x``: BGR in [0, 255] (the YOLOX input convention), H and W multiples of 32. Returns the
+        stride-4 encoder stage and the PAFPN outputs at strides 8, 16 and 32 (32, 64, 128, 256 channels)."""
         c2 = self.dark2(self.stem(space_to_depth(x)))
         c3 = self.dark3(c2)
         c4 = self.dark4(c3)
@@ -119,8 +125,10 @@ class YoloxNanoEncoder(nn.Module):
         p5 = self.lateral_conv0(c5)
         p4 = self.c3_p4(torch.cat([F.interpolate(p5, scale_factor=2.0, mode="nearest"), c4], 1))
         p4 = self.reduce_conv1(p4)
-        p3 = self.c3_p3(torch.cat([F.interpolate(p4, scale_factor=2.0, mode="nearest"), c3], 1))
-        return c2, p3
+        s8 = self.c3_p3(torch.cat([F.interpolate(p4, scale_factor=2.0, mode="nearest"), c3], 1))
+        s16 = self.c3_n3(torch.cat([self.bu_conv2(s8), p4], 1))
+        s32 = self.c3_n4(torch.cat([self.bu_conv1(s16), p5], 1))
+        return c2, s8, s16, s32
 
 
 def encoder_convs(encoder: YoloxNanoEncoder, image_size: tuple[int, int] = (64, 64)) -> list[nn.Conv2d]:
@@ -137,6 +145,9 @@ def encoder_convs(encoder: YoloxNanoEncoder, image_size: tuple[int, int] = (64, 
     return order
 
 
+LEVEL_CHANNELS = (32, 64, 128, 256)  # encoder outputs at strides 4, 8, 16, 32
+
+
 class YoloxNanoBody(nn.Module):
     """RGB in [0, 1] (B, 3, H, W) -> (B, 64, H/4, W/4)."""
 
@@ -146,14 +157,16 @@ class YoloxNanoBody(nn.Module):
         super().__init__()
         self.encoder = YoloxNanoEncoder()
         c = self.out_channels
-        self.lateral = BaseConv(32, c, 1)
+        self.laterals = nn.ModuleList(BaseConv(ch, c, 1) for ch in LEVEL_CHANNELS)
         self.smooth = BaseConv(c, c, 3)
-        for m in (self.lateral.conv, self.smooth.conv):
+        for m in [lat.conv for lat in self.laterals] + [self.smooth.conv]:
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x[:, [2, 1, 0]] * 255.0  # RGB [0, 1] -> BGR [0, 255], what the COCO weights were trained on
-        c2, p3 = self.encoder(x)
-        y = self.lateral(c2) + F.interpolate(p3, size=c2.shape[-2:], mode="nearest")
+        feats = self.encoder(x)
+        y = self.laterals[-1](feats[-1])
+        for lateral, f in zip(reversed(self.laterals[:-1]), reversed(feats[:-1])):
+            y = lateral(f) + F.interpolate(y, size=f.shape[-2:], mode="nearest")
         return self.smooth(y)
