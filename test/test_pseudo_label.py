@@ -266,6 +266,7 @@ def test_link_settings_out_of_range_are_refused_with_their_names(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         LinkConfig(**bad)
 
+
 def test_label_identities_are_scored_against_annotations():
     from sotmot_ros.data.mot import FrameAnnotations
     from sotmot_ros.pseudo.labeller import identity_quality

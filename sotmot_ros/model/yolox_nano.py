@@ -14,7 +14,7 @@ body does: 1x1 laterals on those three and on the stride-4 encoder stage, neares
 found no person taller than ~250 px; YOLOX leaves large objects to its stride-32 level.)
 
 Module execution order matches the YOLOX forward pass, so the converter can pair convs with the ONNX
-graph's Conv nodes one by one (``ENCODER_CONVS`` of them, checked by shape).
+graph's Conv nodes one by one (``encoder_convs`` lists them; the converter checks every pair).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .neck import top_down_merge
 
 
 class BaseConv(nn.Module):
@@ -165,8 +167,4 @@ class YoloxNanoBody(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x[:, [2, 1, 0]] * 255.0  # RGB [0, 1] -> BGR [0, 255], what the COCO weights were trained on
-        feats = self.encoder(x)
-        y = self.laterals[-1](feats[-1])
-        for lateral, f in zip(reversed(self.laterals[:-1]), reversed(feats[:-1])):
-            y = lateral(f) + F.interpolate(y, size=f.shape[-2:], mode="nearest")
-        return self.smooth(y)
+        return self.smooth(top_down_merge(self.laterals, self.encoder(x)))
