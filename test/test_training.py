@@ -233,6 +233,23 @@ def test_weight_average_is_what_model_files_hold_and_resumes_exactly(tmp_path):
         Trainer(tiny_config(clip, tmp_path / "plain", **kw), resume=True, show_progress=False)
 
 
+def test_frozen_parameters_keep_their_starting_values_and_the_rest_trains(tmp_path):
+    clip = make_clip(tmp_path / "clip")
+    trainer = Trainer(tiny_config(clip, tmp_path / "run", max_steps=3, val_sequences=[], freeze=["body"]),
+                      show_progress=False)
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    trainer.train()
+    after = trainer.model.state_dict()
+    body = [k for k in before if k.startswith("body.") and before[k].is_floating_point()]
+    heads = [k for k in before if k.startswith("hm.")]
+    assert body and all(torch.equal(before[k], after[k]) for k in body)
+    assert any(not torch.equal(before[k], after[k]) for k in heads)
+    with pytest.raises(ValueError, match="'bdy' names no parameter"):  # a typo must not train everything
+        Trainer(tiny_config(clip, tmp_path / "typo", freeze=["bdy"]), show_progress=False)
+    with pytest.raises(ValueError, match="freeze must be a list"):
+        tiny_config(clip, tmp_path / "o", freeze=[""])
+
+
 def test_overrides_reach_into_sequence_entries(tmp_path):
     clip = make_clip(tmp_path / "clip", n=4)
     cfg = tmp_path / "c.yaml"

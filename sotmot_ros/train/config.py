@@ -72,6 +72,10 @@ class TrainConfig(ModelConfig):
     # > 0: validation and the model files use an exponential moving average of the weights (decay d
     # averages ~1 / (1 - d) steps, warmed up from the start); less step-to-step noise in the shipped model
     ema_decay: float = 0.0
+    # parameter-name prefixes kept at their starting values (not trained), e.g. [body.encoder]: train new
+    # heads on a body pre-trained on a large dataset (yolox_nano's COCO encoder) without wearing out the
+    # features that make it general; every prefix must name at least one parameter
+    freeze: list = field(default_factory=list)
     # losses
     sot_lambda: float = TRAIN_SOT_LAMBDA  # the SOT loss' ridge lambda; the tracker's is tuned per model
     sot_loss: str = "mse"  # mse | ce
@@ -121,6 +125,8 @@ class TrainConfig(ModelConfig):
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.sot_lambda <= 0 or self.lr <= 0:
             raise ValueError("sot_lambda and lr must be > 0")
+        if not all(isinstance(p, str) and p for p in self.freeze):
+            raise ValueError(f"freeze must be a list of parameter-name prefixes (e.g. [body.encoder]), got {self.freeze!r}")
         for key in ("train_sequences", "val_sequences"):
             for seq in getattr(self, key):
                 unknown = set(seq) - SEQUENCE_KEYS

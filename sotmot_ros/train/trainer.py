@@ -110,6 +110,23 @@ def build_sequences(entries: list[dict], cache: str) -> list[MOTSequence]:
     return seqs
 
 
+def freeze_parameters(model: torch.nn.Module, prefixes: list[str]) -> int:
+    """Stop training every parameter whose name starts with one of ``prefixes`` (a whole dotted component:
+    ``body.encoder`` freezes ``body.encoder.stem.conv.weight``, not ``body.encoder2.*``). Returns how many
+    tensors were frozen; a prefix that names nothing is an error (a typo must not train everything)."""
+    frozen = 0
+    for prefix in prefixes:
+        hits = [p for name, p in model.named_parameters() if name == prefix or name.startswith(prefix + ".")]
+        if not hits:
+            tops = sorted({name.split(".")[0] for name, _ in model.named_parameters()})
+            raise ValueError(f"freeze: {prefix!r} names no parameter of this model (its modules: {', '.join(tops)}, "
+                             "e.g. body.encoder)")
+        for p in hits:
+            p.requires_grad_(False)
+        frozen += len(hits)
+    return frozen
+
+
 def lr_factor(cfg: TrainConfig, step: int, iters_per_epoch: int) -> float:
     """LR multiplier at an iteration: linear warm-up, then step decay at epochs or cosine to 0."""
     warm = 1.0
@@ -186,6 +203,12 @@ class Trainer:
 
             init, _ = load_model(resolve_path(cfg.init_model), "cpu")
             self.model.load_state_dict(init.state_dict())
+        freeze_parameters(self.model, cfg.freeze)
+        # a frozen batch norm keeps its running statistics too (eval mode while the rest trains)
+        self.frozen_norms = [
+            m for m in self.model.modules()
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and not any(p.requires_grad for p in m.parameters())
+        ]
         self.model.to(self.device)
         self.criterion = SOTMOTLoss(
             cfg.sot_lambda, cfg.sot_loss, cfg.hm_weight, cfg.wh_weight, cfg.off_weight, cfg.sot_weight, cfg.uncertainty
@@ -200,7 +223,7 @@ class Trainer:
         if self.dist.enabled:
             ids = [self.dist.local_rank] if self.device.type == "cuda" else None
             self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
-        params = list(self.model.parameters()) + list(self.criterion.parameters())
+        params = [p for p in self.model.parameters() if p.requires_grad] + list(self.criterion.parameters())
         self.optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: lr_factor(cfg, s, self.iters_per_epoch)
@@ -288,6 +311,8 @@ class Trainer:
     # ----------------------------------------------------------------- steps
     def train_step(self, batch: dict) -> dict[str, float]:
         self.net.train()
+        for norm in self.frozen_norms:
+            norm.eval()
         imgs, t_a, t_b = split_batch(batch, self.device)
         with torch.autocast(self.device.type, enabled=self.use_amp):
             out = self.net(imgs)
