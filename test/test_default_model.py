@@ -41,10 +41,11 @@ def test_default_model_ships_with_the_package_and_rebuilds_from_the_file():
     assert path.is_file(), f"bundled model missing at {path}"
     assert path.stat().st_size <= 20 * 1024 * 1024
     model, meta = load_model(path)
-    assert model.config.backbone == "efficientnet_lite0"
+    assert model.config.backbone == "yolox_nano"  # people v4: the COCO-initialised body (MODEL_CARD.md)
     assert model.config.class_names == ["person"]
     assert {"epoch", "step", "train_config"} <= set(meta), "training provenance missing from the model file"
-    assert meta["train_config"]["backbone"] == "efficientnet_lite0"
+    assert meta["train_config"]["backbone"] == "yolox_nano"
+    assert {"tracker", "detector"} <= set(meta), "the settings tuned for this model are missing from its file"
 
 
 @pytest.mark.skipif(not VIDEO.is_file(), reason=f"demo video absent ({VIDEO}); run scripts/fetch_demo_video.sh")
