@@ -246,8 +246,9 @@ def test_frozen_parameters_keep_their_starting_values_and_the_rest_trains(tmp_pa
     assert any(not torch.equal(before[k], after[k]) for k in heads)
     with pytest.raises(ValueError, match="'bdy' names no parameter"):  # a typo must not train everything
         Trainer(tiny_config(clip, tmp_path / "typo", freeze=["bdy"]), show_progress=False)
-    with pytest.raises(ValueError, match="freeze must be a list"):
-        tiny_config(clip, tmp_path / "o", freeze=[""])
+    for bad in ([""], "body"):  # a bare string (YAML `freeze: body`) is not a list of prefixes
+        with pytest.raises(ValueError, match="freeze must be a list"):
+            tiny_config(clip, tmp_path / "o", freeze=bad)
 
 
 def test_overrides_reach_into_sequence_entries(tmp_path):

@@ -125,7 +125,7 @@ class TrainConfig(ModelConfig):
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.sot_lambda <= 0 or self.lr <= 0:
             raise ValueError("sot_lambda and lr must be > 0")
-        if not all(isinstance(p, str) and p for p in self.freeze):
+        if not isinstance(self.freeze, list) or not all(isinstance(p, str) and p for p in self.freeze):
             raise ValueError(f"freeze must be a list of parameter-name prefixes (e.g. [body.encoder]), got {self.freeze!r}")
         for key in ("train_sequences", "val_sequences"):
             for seq in getattr(self, key):
