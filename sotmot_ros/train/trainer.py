@@ -110,11 +110,10 @@ def build_sequences(entries: list[dict], cache: str) -> list[MOTSequence]:
     return seqs
 
 
-def freeze_parameters(model: torch.nn.Module, prefixes: list[str]) -> int:
+def freeze_parameters(model: torch.nn.Module, prefixes: list[str]) -> None:
     """Stop training every parameter whose name starts with one of ``prefixes`` (a whole dotted component:
-    ``body.encoder`` freezes ``body.encoder.stem.conv.weight``, not ``body.encoder2.*``). Returns how many
-    tensors were frozen; a prefix that names nothing is an error (a typo must not train everything)."""
-    frozen = 0
+    ``body.encoder`` freezes ``body.encoder.stem.conv.weight``, not ``body.encoder2.*``); a prefix that names
+    nothing is an error (a typo must not train everything)."""
     for prefix in prefixes:
         hits = [p for name, p in model.named_parameters() if name == prefix or name.startswith(prefix + ".")]
         if not hits:
@@ -123,8 +122,6 @@ def freeze_parameters(model: torch.nn.Module, prefixes: list[str]) -> int:
                              "e.g. body.encoder)")
         for p in hits:
             p.requires_grad_(False)
-        frozen += len(hits)
-    return frozen
 
 
 def lr_factor(cfg: TrainConfig, step: int, iters_per_epoch: int) -> float:
