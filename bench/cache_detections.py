@@ -144,6 +144,19 @@ def apply_nms(cache: DetectionCache, iou: float) -> DetectionCache:
                                       feature_dim=cache.feature_dim)
 
 
+def every_nth_frame(cache: DetectionCache, step: int) -> DetectionCache:
+    """Every ``step``-th cached frame (the first one kept), with its real timestamp: what the tracker sees
+    when inference is ``step`` times slower than the camera and the ROS node takes the newest frame."""
+    if step < 1:
+        raise ValueError(f"frame step must be >= 1, got {step}")
+    if step == 1:
+        return cache
+    kept = range(0, len(cache), step)
+    return DetectionCache.from_frames([int(cache.frames[k]) for k in kept], [float(cache.timestamps[k]) for k in kept],
+                                      [cache.detections(k) for k in kept], cache.fps / step, cache.image_size,
+                                      {**cache.meta, "frame_step": step}, feature_dim=cache.feature_dim)
+
+
 def write_json_report(path: str, cache_path: str, cache: DetectionCache, gt: str, **fields) -> None:
     """Write a benchmark's results with the provenance of its detection cache (shared by the bench scripts)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

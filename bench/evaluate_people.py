@@ -9,6 +9,7 @@ Per sequence: detections are cached once (``cache_detections``), then
 
     python bench/evaluate_people.py --checkpoint sotmot_ros/weights/default.pt [--split report] [--splits FILE]
         [--modes sot iou motion+iou] [--json out.json] [--set key=value ...] [--low-res ROWS]
+        [--frame-step N]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 
 import numpy as np
 import yaml
@@ -26,7 +28,8 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
 
-from cache_detections import DetectionCache, _file_digest, apply_nms, cache_detections, load_cache  # noqa: E402
+from cache_detections import (  # noqa: E402
+    DetectionCache, _file_digest, apply_nms, cache_detections, every_nth_frame, load_cache)
 from compare_trackers import evaluate_rows, run_sotmot  # noqa: E402
 
 from sotmot_ros.boxes import box_heights, iou_matrix  # noqa: E402
@@ -109,6 +112,16 @@ def detection_metrics(cache: DetectionCache, gt: dict, high: float) -> dict:
     }
 
 
+def rows_of_frames(gt_path: str, frames, folder: str) -> str:
+    """A copy of a MOT ground-truth file with only the rows of ``frames`` (for ``--frame-step``: the skipped
+    frames are neither tracked nor scored)."""
+    keep = {int(f) for f in frames}
+    out = os.path.join(folder, os.path.basename(gt_path))
+    with open(gt_path) as src, open(out, "w") as dst:
+        dst.writelines(line for line in src if line.strip() and int(float(line.split(",", 1)[0])) in keep)
+    return out
+
+
 def model_nms(meta: dict) -> float:
     """The box-NMS IoU the model file asks the Detector for (1.0 = none)."""
     return float((meta.get("detector") or {}).get("nms_iou", 1.0))
@@ -116,22 +129,26 @@ def model_nms(meta: dict) -> float:
 
 def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: dict | None = None,
              cache_dir: str | None = None, nms_iou: float | None = None, splits_path: str = SPLITS,
-             low_res: int | None = None) -> dict:
+             low_res: int | None = None, frame_step: int = 1) -> dict:
     _, meta = load_model(checkpoint)
     config, origin = config_for_model(meta, overrides)
     nms_iou = model_nms(meta) if nms_iou is None else nms_iou
     cache_dir = cache_dir or CACHE_DIR
     results = {"checkpoint": os.path.abspath(checkpoint), "split": split, "tracker": config.to_dict(),
-               "tracker_origin": origin, "nms_iou": nms_iou, "low_res": low_res, "sequences": {}}
+               "tracker_origin": origin, "nms_iou": nms_iou, "low_res": low_res, "frame_step": frame_step,
+               "sequences": {}}
     for entry in load_split(split, splits_path):
-        cache = apply_nms(sequence_cache(entry, checkpoint, cache_dir, low_res), nms_iou)
+        cache = every_nth_frame(apply_nms(sequence_cache(entry, checkpoint, cache_dir, low_res), nms_iou), frame_step)
         gt = read_mot_file(entry["gt"], fmt="mot15", frame_range=cache.frame_range)
+        gt = {f: gt[f] for f in cache.frames.tolist() if f in gt}
         seq = {"kind": entry["kind"], "frames": list(cache.frame_range),
                **detection_metrics(cache, gt, config.high_score_threshold), "tracking": {}}
-        for mode in modes:
-            cfg = TrackerConfig(**{**config.to_dict(), "association": mode})
-            m = evaluate_rows(run_sotmot(cache, cfg, timing=False).rows, entry["gt"], cache.frame_range)
-            seq["tracking"][mode] = {k: m[k] for k in ("MOTA", "IDF1", "HOTA", "IDs", "FP", "FN")}
+        with tempfile.TemporaryDirectory(prefix="sotmot_people_") as tmp:
+            gt_path = entry["gt"] if frame_step == 1 else rows_of_frames(entry["gt"], cache.frames, tmp)
+            for mode in modes:
+                cfg = TrackerConfig(**{**config.to_dict(), "association": mode})
+                m = evaluate_rows(run_sotmot(cache, cfg, timing=False).rows, gt_path, cache.frame_range)
+                seq["tracking"][mode] = {k: m[k] for k in ("MOTA", "IDF1", "HOTA", "IDs", "FP", "FN")}
         results["sequences"][entry["name"]] = seq
         print(format_sequence(entry["name"], seq), flush=True)
     return results
@@ -160,13 +177,18 @@ def main(argv=None) -> int:
     p.add_argument("--nms-iou", type=float, default=None, help="box NMS of the detections (default: the model's)")
     p.add_argument("--low-res", type=int, default=None, metavar="ROWS",
                    help="robustness check: degrade every frame to what a camera of ROWS rows gives (e.g. 240)")
+    p.add_argument("--frame-step", type=int, default=1, metavar="N",
+                   help="robustness check: track every Nth frame only, at its real time (inference N times slower "
+                   "than the camera, as the ROS node then takes the newest frame); skipped frames are not scored")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
+    if args.frame_step < 1:
+        p.error(f"--frame-step must be >= 1, got {args.frame_step}")
     if args.low_res is not None and args.low_res < 16:
         p.error(f"--low-res must be >= 16 rows, got {args.low_res}")
     overrides = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
     out = evaluate(args.checkpoint, args.split, args.modes, overrides, args.cache_dir, args.nms_iou, args.splits,
-                   args.low_res)
+                   args.low_res, args.frame_step)
     print(f"tracker: {out['tracker_origin']}; detector box NMS IoU {out['nms_iou']:g}")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

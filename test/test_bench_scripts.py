@@ -160,3 +160,56 @@ def test_label_identities_sweep_scores_linker_settings_against_annotations(tmp_p
     assert by_nms[1.0]["identities"] > 2 and by_nms[1.0]["label_IDF1"] < by_nms[0.3]["label_IDF1"]
     assert all(r["swapped_identities"] == 0 for r in rows)
     assert "| 0.3 | 2 | 2 | 1.0 | 0 of 2 |" in li.format_sweep(rows)
+
+
+def test_every_nth_frame_keeps_real_time_and_the_first_frame(synth):
+    """--frame-step: the tracker sees every Nth frame at its true time stamp, as when inference is slower
+    than the camera; the ground truth is cut to the same frames."""
+    import evaluate_people as ep
+
+    cache, gt = synth
+    half = cd.every_nth_frame(cache, 2)
+    assert half.frames.tolist() == list(range(FIRST, LAST + 1, 2))
+    np.testing.assert_allclose(half.timestamps, (half.frames - 1) / FPS)  # real spacing, 0.2 s apart
+    np.testing.assert_array_equal(half.detections(1).boxes, cache.detections(2).boxes)
+    assert cd.every_nth_frame(cache, 1) is cache
+    with pytest.raises(ValueError, match=">= 1"):
+        cd.every_nth_frame(cache, 0)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cut = ep.rows_of_frames(gt, half.frames, tmp)
+        frames = {int(line.split(",")[0]) for line in open(cut)}
+    assert frames == set(half.frames.tolist())
+    # tracking every other frame of the synthetic scene still keeps every identity (people move 6 px per step)
+    rows = ct.run_sotmot(half, ct.TrackerConfig()).rows
+    assert {r[0] for r in rows} <= frames
+
+
+def test_association_cues_count_right_picks_per_cue(synth):
+    """bench/association_cues.py: with a distinct appearance per person every appearance cue finds its own
+    detection at gap 1 (overlap too, but where two people cross); with appearance features drawn afresh each frame the SOT and cosine cues fall to chance while
+    overlap still works."""
+    import association_cues as ac
+
+    from sotmot_ros.data.mot import read_mot_file
+
+    cache, gt = synth
+    cfg = ct.TrackerConfig()
+    labels = read_mot_file(gt, fmt="mot15", frame_range=cache.frame_range)
+    dets = ac.labelled_detections(cache, labels, cfg.high_score_threshold)
+    assert sum(len(v[0]) for v in dets.values()) == 5 * len(cache) - 1  # the one missed detection
+    counts = ac.cue_decisions(dets, 1, cfg)
+    for cue in ("cosine", "sot", "fused"):
+        right, total = counts[cue]["all"]
+        assert total == counts["iou"]["all"][1] > 150 and right == total, cue
+    right, total = counts["iou"]["crowded"]  # overlap alone is fooled where the two walkers cross
+    assert 0 < total - right <= 2 and counts["iou"]["all"][1] - counts["iou"]["all"][0] == total - right
+    rng = np.random.default_rng(1)
+    noisy = {f: (ids, idx, boxes, rng.normal(size=feats.shape)) for f, (ids, idx, boxes, feats) in dets.items()}
+    counts = ac.cue_decisions(noisy, 1, cfg)
+    share = {cue: counts[cue]["all"][0] / counts[cue]["all"][1] for cue in ac.CUES}
+    assert share["iou"] > 0.98 and share["sot"] < 0.5 and share["cosine"] < 0.5
+    text = ac.format_table({"sot_lambda": 2.0, "sot_normalize": False, "weights": [0.7, 0.3], "tracker_origin": "x",
+                            "sequences": {"synth": {"kind": "annotated", "fps": FPS, "gaps": {1: counts}}}})
+    assert "| synth (annotated) | 1 (0.10) |" in text

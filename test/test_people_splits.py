@@ -98,6 +98,14 @@ def test_a_users_own_scenes_file_is_evaluated(tmp_path):
     seq = json.loads(out.read_text())["sequences"]["my-camera"]
     assert seq["frames"] == [1, 4] and seq["labelled_boxes"] > 10
     assert seq["AP50"] > 0.6 and seq["tracking"]["iou"]["MOTA"] > 0.5
+    # --frame-step 2: frames 1 and 3 only, tracked 2 frames apart, the same cached detections
+    half = tmp_path / "half.json"
+    assert evaluate_people.main(["--splits", str(splits), "--split", "mine", "--modes", "iou", "--frame-step", "2",
+                                 "--cache-dir", str(tmp_path / "cache"), "--json", str(half)]) == 0
+    half_seq = json.loads(half.read_text())["sequences"]["my-camera"]
+    assert half_seq["frames"] == [1, 3] and 0 < half_seq["labelled_boxes"] < seq["labelled_boxes"]
+    assert half_seq["tracking"]["iou"]["FN"] <= seq["tracking"]["iou"]["FN"]  # skipped frames are not misses
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
     with pytest.raises(SystemExit, match="no split 'report'"):
         evaluate_people.main(["--splits", str(splits), "--split", "report"])
     # --low-res: the same scene as a 16-row camera would see it (people 2-3 px tall, nothing left to find): a
