@@ -1,4 +1,5 @@
-"""The bundled default model: it loads from the package and finds the people of PETS09-S2L1.
+"""The bundled models (``default``, ``fast``): they load from the package, by name too, and find the people of
+PETS09-S2L1.
 
 Uses a frame of the training range (1-397) of vtest.avi and the shared annotations of that range; skips
 with a reason when either is absent (frames 398-795 are held out and never used).
@@ -13,7 +14,8 @@ import pytest
 from sotmot_ros.data.mot import read_mot_file
 from sotmot_ros.detector import Detector
 from sotmot_ros.evaluation import iou_matrix
-from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model
+from sotmot_ros.model.checkpoint import (
+    BUNDLED_MODELS, CheckpointError, default_checkpoint_path, load_model, resolve_model_path)
 from sotmot_ros.tracking import config_for_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,17 +43,42 @@ def test_default_model_ships_with_the_package_and_rebuilds_from_the_file():
     assert path.is_file(), f"bundled model missing at {path}"
     assert path.stat().st_size <= 20 * 1024 * 1024
     model, meta = load_model(path)
-    assert model.config.backbone == "yolox_nano"  # people v4: the COCO-initialised body (MODEL_CARD.md)
+    assert model.config.backbone == "yolox_nano"  # people v5: the COCO-initialised body (MODEL_CARD.md)
     assert model.config.class_names == ["person"]
     assert {"epoch", "step", "train_config"} <= set(meta), "training provenance missing from the model file"
     assert meta["train_config"]["backbone"] == "yolox_nano"
     assert {"tracker", "detector"} <= set(meta), "the settings tuned for this model are missing from its file"
 
 
+def test_bundled_models_load_by_name_with_their_own_settings(tmp_path, monkeypatch):
+    """`model_path: fast` / `--checkpoint fast` / `Detector.from_checkpoint("fast")`: the 512x384 model with the
+    settings tuned for it, not the default's; a file of that name in the working folder still wins."""
+    sizes = {}
+    for name in BUNDLED_MODELS:
+        path = resolve_model_path(name)
+        assert path == default_checkpoint_path(name) and path.is_file()
+        det = Detector.from_checkpoint(name, device="cpu")
+        sizes[name] = det.input_size
+        _, meta = load_model(path)
+        assert {"tracker", "detector"} <= set(meta) and det.nms_iou == meta["detector"]["nms_iou"]
+    assert sizes == {"default": (640, 480), "fast": (512, 384)}
+    assert load_model("fast")[1]["tracker"] != load_model(None)[1]["tracker"]  # each model its own tuning
+    assert resolve_model_path(None) == resolve_model_path("") == default_checkpoint_path()
+    with pytest.raises(CheckpointError, match="no bundled model named 'turbo'.*default, fast"):
+        default_checkpoint_path("turbo")
+    with pytest.raises(CheckpointError, match="model file not found: turbo .*bundled model: default, fast"):
+        load_model("turbo")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fast").write_bytes(b"not a model")
+    with pytest.raises(CheckpointError, match="cannot read model file fast"):
+        load_model("fast")
+
+
 @pytest.mark.skipif(not VIDEO.is_file(), reason=f"demo video absent ({VIDEO}); run scripts/fetch_demo_video.sh")
 @pytest.mark.skipif(not GT.is_file(), reason=f"PETS09-S2L1 annotations absent ({GT}): ../shared not present")
-def test_default_model_detects_people_on_pets_training_frames():
-    detector = Detector.from_checkpoint(None, device="cpu")
+@pytest.mark.parametrize("name", sorted(BUNDLED_MODELS))
+def test_bundled_models_detect_people_on_pets_training_frames(name):
+    detector = Detector.from_checkpoint(name, device="cpu")
     # what the tracker (with this model's tuned settings) treats as a confident detection
     threshold = detector.score_threshold = config_for_model(detector.meta)[0].high_score_threshold
     gt = read_mot_file(str(GT), fmt="mot15", frame_range=(1, 397))
