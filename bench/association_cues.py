@@ -36,7 +36,7 @@ from evaluate_people import SPLITS, load_split, model_nms, sequence_cache  # noq
 
 from sotmot_ros.boxes import iou_matrix  # noqa: E402
 from sotmot_ros.data.mot import read_mot_file  # noqa: E402
-from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model  # noqa: E402
+from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model, resolve_model_path  # noqa: E402
 from sotmot_ros.tracking import TrackerConfig, config_for_model  # noqa: E402
 from sotmot_ros.tracking.association import fused_similarity, sot_responses  # noqa: E402
 
@@ -113,6 +113,7 @@ def cue_decisions(dets: dict, gap: int, cfg: TrackerConfig) -> dict:
 
 def evaluate(checkpoint: str, split: str, gaps, splits_path: str = SPLITS, cache_dir: str | None = None,
              overrides: dict | None = None) -> dict:
+    checkpoint = str(resolve_model_path(checkpoint))  # a file or a bundled model's name
     _, meta = load_model(checkpoint)
     cfg, origin = config_for_model(meta, overrides)
     out = {"checkpoint": os.path.abspath(checkpoint), "split": split, "tracker_origin": origin,

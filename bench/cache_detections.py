@@ -201,11 +201,11 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
     """
     from sotmot_ros.data.augment import low_resolution
     from sotmot_ros.detector import Detector
-    from sotmot_ros.model.checkpoint import default_checkpoint_path
+    from sotmot_ros.model.checkpoint import resolve_model_path
     from sotmot_ros.sources import open_source
 
     check_not_held_out(video, last)
-    checkpoint = str(checkpoint or default_checkpoint_path())
+    checkpoint = str(resolve_model_path(checkpoint))  # a file, '' / None or a bundled model's name
     source = open_source(video, fps=fps)
     if source.length is not None and last > source.length:
         raise SystemExit(f"{video} has {source.length} frames; --last {last} is beyond it")

@@ -35,7 +35,7 @@ from compare_trackers import evaluate_rows, run_sotmot  # noqa: E402
 from sotmot_ros.boxes import box_heights, iou_matrix  # noqa: E402
 from sotmot_ros.data.mot import read_mot_file  # noqa: E402
 from sotmot_ros.evaluation import detection_ap  # noqa: E402
-from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model  # noqa: E402
+from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model, resolve_model_path  # noqa: E402
 from sotmot_ros.tracking import TrackerConfig, config_for_model  # noqa: E402
 from sotmot_ros.tracking.config import ASSOCIATION_MODES  # noqa: E402
 from sotmot_ros.train.config import resolve_path  # noqa: E402
@@ -130,6 +130,7 @@ def model_nms(meta: dict) -> float:
 def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: dict | None = None,
              cache_dir: str | None = None, nms_iou: float | None = None, splits_path: str = SPLITS,
              low_res: int | None = None, frame_step: int = 1) -> dict:
+    checkpoint = str(resolve_model_path(checkpoint))  # a file or a bundled model's name
     _, meta = load_model(checkpoint)
     config, origin = config_for_model(meta, overrides)
     nms_iou = model_nms(meta) if nms_iou is None else nms_iou
