@@ -32,6 +32,15 @@ def add_tracker_flags(parser: argparse.ArgumentParser) -> None:
         group.add_argument(*flags, **kwargs)
 
 
+def input_size_arg(text: str) -> tuple[int, int]:
+    """``640x480`` -> (640, 480); the Detector checks that both are multiples of 32."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 512x384, got {text!r}") from None
+    return w, h
+
+
 def tracker_overrides(args: argparse.Namespace) -> dict:
     """The tracker settings given on the command line (unset flags left out)."""
     return {name: getattr(args, name) for name, *_ in TrackerConfig.settings() if getattr(args, name) is not None}
@@ -45,6 +54,9 @@ def register(subparsers) -> None:
                    "640x480) or fast (people v4, 512x384, ~1.7x faster on a CPU); default: default")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda:N")
     p.add_argument("--half", action="store_true", help="half precision on CUDA")
+    p.add_argument("--input-size", type=input_size_arg, default=None, metavar="WxH",
+                   help="network input, multiples of 32 (default: the model's; e.g. 512x384 for ~1.7x the speed "
+                   "of the default model's 640x480 on a CPU)")
     add_tracker_flags(p)
     p.add_argument("--first", type=int, default=1, help="first frame (1-based, inclusive)")
     p.add_argument("--last", type=int, default=None, help="last frame (inclusive; default: end)")
@@ -70,9 +82,11 @@ def run(args: argparse.Namespace) -> int:
     source = open_source(args.source, fps=args.fps)
     if (args.last is not None and args.last < args.first) or (source.length and args.first > source.length):
         return _no_frames(args, source)
-    detector = Detector.from_checkpoint(args.checkpoint, device=args.device, half=args.half)
+    detector = Detector.from_checkpoint(args.checkpoint, device=args.device, half=args.half, input_size=args.input_size)
     config, origin = config_for_model(detector.meta, tracker_overrides(args))
-    logging.getLogger("sotmot.track").info("tracker: %s", origin)
+    log = logging.getLogger("sotmot.track")
+    log.info("model: %s (%dx%d input)", args.checkpoint or "default", *detector.input_size)
+    log.info("tracker: %s", origin)
     detector.score_threshold = config.low_score_threshold  # the tracker's lowest threshold is the decode threshold
     tracker = Tracker(config)
     for target in (args.out, args.render):
