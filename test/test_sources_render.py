@@ -96,10 +96,11 @@ def test_track_command_with_stand_in_detector(video, tmp_path, monkeypatch, caps
 
     class StandIn:
         meta: dict = {}  # no tuned settings: the library defaults apply
+        input_size = (64, 64)
 
         @classmethod
-        def from_checkpoint(cls, path, device="auto", half=False, score_threshold=0.1):
-            assert path == "ckpt.pt"
+        def from_checkpoint(cls, path, device="auto", half=False, score_threshold=0.1, input_size=None):
+            assert path == "ckpt.pt" and input_size is None
             return cls()
 
         def __call__(self, image):
