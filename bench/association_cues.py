@@ -21,31 +21,31 @@ of its training scenes (PETS09-S2L1 1-317 is the ``fit`` split).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
 import numpy as np
-import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from cache_detections import DetectionCache, apply_nms  # noqa: E402
-from evaluate_people import SPLITS, load_split, model_nms, sequence_cache  # noqa: E402
+from evaluate_people import (  # noqa: E402
+    CACHE_DIR, SPLITS, load_split, model_nms, parse_overrides, sequence_cache, write_json)
 
 from sotmot_ros.boxes import iou_matrix  # noqa: E402
 from sotmot_ros.data.mot import read_mot_file  # noqa: E402
 from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model, resolve_model_path  # noqa: E402
 from sotmot_ros.tracking import TrackerConfig, config_for_model  # noqa: E402
-from sotmot_ros.tracking.association import fused_similarity, sot_responses  # noqa: E402
+from sotmot_ros.tracking.association import fused_similarity, stage1_sot_responses  # noqa: E402
 
 CUES = ("iou", "cosine", "sot", "fused")
 
 
 def labelled_detections(cache: DetectionCache, gt: dict, high: float) -> dict:
-    """{frame: (ids, boxes, features, all high boxes)}: each labelled person's detection (IoU >= 0.5, one
-    detection per person by Hungarian matching) and every high detection of the frame (the candidates)."""
+    """{frame: (ids, idx, boxes, features)}: the high detections of the frame (boxes, features: the
+    candidates) and which of them is each labelled person's (``idx[i]`` for ``ids[i]``; IoU >= 0.5, one
+    detection per person by Hungarian matching)."""
     from scipy.optimize import linear_sum_assignment
 
     out = {}
@@ -70,15 +70,6 @@ def unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
-def responses(templates: np.ndarray, feats: np.ndarray, cfg: TrackerConfig) -> np.ndarray:
-    """The tracker's stage-1 SOT responses (N templates x M candidates), normalised as the model says."""
-    if cfg.sot_normalize:
-        both = sot_responses(templates, np.concatenate([feats, templates]), cfg.sot_lambda)
-        own = np.diagonal(both[:, len(feats):])
-        return both[:, : len(feats)] / np.maximum(own, 1e-6)[:, None]
-    return sot_responses(templates, feats, cfg.sot_lambda)
-
-
 def cue_decisions(dets: dict, gap: int, cfg: TrackerConfig) -> dict:
     """Right/wrong counts of each cue over every (t, t+gap) pair of labelled detections."""
     counts = {cue: {"all": [0, 0], "crowded": [0, 0]} for cue in CUES}
@@ -92,7 +83,8 @@ def cue_decisions(dets: dict, gap: int, cfg: TrackerConfig) -> dict:
         if not len(common) or not len(boxes1):
             continue
         iou = iou_matrix(boxes0[idx0], boxes1)  # every labelled person of t vs every candidate of t+gap
-        resp = responses(feats0[idx0], feats1, cfg)  # jointly solved over all the people of frame t
+        # the tracker's stage-1 responses, jointly solved over all the people of frame t
+        resp = stage1_sot_responses(feats0[idx0], feats1, cfg.sot_lambda, cfg.sot_normalize)
         sims = {"iou": iou, "cosine": unit(feats0[idx0]) @ unit(feats1).T, "sot": resp,
                 "fused": fused_similarity(resp, iou, cfg.weight_sot, cfg.weight_iou)}
         centres = (boxes1[:, :2] + boxes1[:, 2:]) / 2
@@ -119,8 +111,6 @@ def evaluate(checkpoint: str, split: str, gaps, splits_path: str = SPLITS, cache
     out = {"checkpoint": os.path.abspath(checkpoint), "split": split, "tracker_origin": origin,
            "sot_lambda": cfg.sot_lambda, "sot_normalize": cfg.sot_normalize,
            "weights": [cfg.weight_sot, cfg.weight_iou], "sequences": {}}
-    from evaluate_people import CACHE_DIR
-
     for entry in load_split(split, splits_path):
         cache = apply_nms(sequence_cache(entry, checkpoint, cache_dir or CACHE_DIR), model_nms(meta))
         gt = read_mot_file(entry["gt"], fmt="mot15", frame_range=cache.frame_range)
@@ -158,14 +148,10 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if min(args.gaps) < 1:
         p.error(f"--gaps must be >= 1, got {args.gaps}")
-    overrides = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
-    out = evaluate(args.checkpoint, args.split, args.gaps, args.splits, args.cache_dir, overrides)
+    out = evaluate(args.checkpoint, args.split, args.gaps, args.splits, args.cache_dir, parse_overrides(args.set))
     print(format_table(out))
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=2, default=float)
-        print(f"-> {args.json}")
+        write_json(args.json, out)
     return 0
 
 

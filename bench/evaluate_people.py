@@ -122,6 +122,18 @@ def rows_of_frames(gt_path: str, frames, folder: str) -> str:
     return out
 
 
+def parse_overrides(items: list[str]) -> dict:
+    """``--set key=value ...`` -> tracker overrides (values read as YAML: 0.5, true, sot)."""
+    return {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in items)}
+
+
+def write_json(path: str, payload: dict) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as fh:
+        json.dump(payload, fh, indent=2, default=float)
+    print(f"-> {path}")
+
+
 def model_nms(meta: dict) -> float:
     """The box-NMS IoU the model file asks the Detector for (1.0 = none)."""
     return float((meta.get("detector") or {}).get("nms_iou", 1.0))
@@ -187,15 +199,11 @@ def main(argv=None) -> int:
         p.error(f"--frame-step must be >= 1, got {args.frame_step}")
     if args.low_res is not None and args.low_res < 16:
         p.error(f"--low-res must be >= 16 rows, got {args.low_res}")
-    overrides = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
-    out = evaluate(args.checkpoint, args.split, args.modes, overrides, args.cache_dir, args.nms_iou, args.splits,
-                   args.low_res, args.frame_step)
+    out = evaluate(args.checkpoint, args.split, args.modes, parse_overrides(args.set), args.cache_dir, args.nms_iou,
+                   args.splits, args.low_res, args.frame_step)
     print(f"tracker: {out['tracker_origin']}; detector box NMS IoU {out['nms_iou']:g}")
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=2, default=float)
-        print(f"-> {args.json}")
+        write_json(args.json, out)
     return 0
 
 

@@ -60,6 +60,16 @@ def sot_responses(templates: np.ndarray, features: np.ndarray, lam: float) -> np
     return np.asarray(out, dtype=np.float32)
 
 
+def stage1_sot_responses(templates: np.ndarray, features: np.ndarray, lam: float, normalize: bool) -> np.ndarray:
+    """The SOT responses stage 1 scores with (N tracks x M detections): ``sot_responses``, each track's row
+    divided by its response to its own template when ``normalize`` (one joint solve for both)."""
+    if not normalize:
+        return sot_responses(templates, features, lam)
+    both = sot_responses(templates, np.concatenate([features, templates]), lam)
+    own = np.diagonal(both[:, len(features):])
+    return both[:, : len(features)] / np.maximum(own, 1e-6)[:, None]
+
+
 def motion_gate(
     kf: KalmanBoxFilter,
     mean: np.ndarray,

@@ -292,13 +292,7 @@ class Tracker:
             resp = None
             if use_sot:
                 templates = np.stack([tr.template for tr in tracks])
-                if cfg.sot_normalize:  # one solve: responses to the detections and to the tracks' own templates
-                    both = assoc.sot_responses(templates, np.concatenate([dets.features[high], templates]),
-                                               cfg.sot_lambda)
-                    own = np.diagonal(both[:, len(high):])
-                    resp = both[:, : len(high)] / np.maximum(own, 1e-6)[:, None]
-                else:
-                    resp = assoc.sot_responses(templates, dets.features[high], cfg.sot_lambda)
+                resp = assoc.stage1_sot_responses(templates, dets.features[high], cfg.sot_lambda, cfg.sot_normalize)
                 feasible = (resp >= cfg.min_sot_response) | (iou >= cfg.min_iou_stage1)
             else:
                 feasible = iou >= cfg.min_iou_stage1
