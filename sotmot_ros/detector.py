@@ -15,7 +15,7 @@ import torch
 
 from .boxes import box_areas
 from .decode import decode_outputs
-from .model.checkpoint import load_model, resolve_model_path
+from .model.checkpoint import load_model
 from .model.network import SOTMOTNet
 from .preprocess import to_network_input
 from .tracking.config import TrackerConfig, config_for_model
@@ -110,7 +110,7 @@ class Detector:
     def from_checkpoint(cls, path: str | os.PathLike | None = None, device: str = "auto", **kwargs) -> "Detector":
         """Load a model file or a bundled model by name (default: the default bundled model); raises
         CheckpointError naming the file on failure."""
-        model, meta = load_model(resolve_model_path(path), device="cpu")
+        model, meta = load_model(path, device="cpu")  # load_model resolves None / '' / a bundled model's name
         for key, value in (meta.get("detector") or {}).items():
             kwargs.setdefault(key, value)  # settings chosen for this model; explicit arguments win
         # decode down to the low threshold of the tracker settings tuned for this model

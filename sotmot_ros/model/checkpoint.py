@@ -124,7 +124,7 @@ def _read(path: Path):
 
 
 def load_model(
-    path: str | os.PathLike,
+    path: str | os.PathLike | None,
     device: str | torch.device = "cpu",
     config_overrides: dict | None = None,
 ) -> tuple[SOTMOTNet, dict]:
