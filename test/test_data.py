@@ -193,6 +193,38 @@ def test_grey_applies_to_both_frames_and_blur_changes_the_image():
     assert detail(blurred) < 0.7 * detail(sharp)
 
 
+def test_low_resolution_camera_augmentation_blurs_both_frames_keeps_boxes_and_respects_the_upscale_cap():
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(0, 256, (96, 128, 3)).astype(np.uint8) for _ in range(2)]
+    boxes = [np.array([[10, 10, 30, 50]], np.float32)] * 2
+    def detail(x):
+        return np.abs(cv2.Laplacian(x.astype(np.float32), cv2.CV_32F)).mean()
+    sharp, sharp_boxes = augment_pair(imgs, boxes, np.random.default_rng(1), AugmentConfig(), 128, 96)
+    low = AugmentConfig(lowres=1.0, lowres_rows_min=24, lowres_rows_max=24, lowres_max_upscale=8.0)
+    soft, soft_boxes = augment_pair(imgs, boxes, np.random.default_rng(1), low, 128, 96)
+    for s_img, l_img in zip(sharp, soft):
+        assert l_img.shape == s_img.shape and detail(l_img) < 0.5 * detail(s_img)
+        assert abs(float(l_img.mean()) - float(s_img.mean())) < 3.0  # the same picture, less sharp
+    for a, b in zip(sharp_boxes, soft_boxes):
+        np.testing.assert_allclose(a, b)  # labels untouched: only the pixels lose detail
+    # the cap: the network input is the frame's own size here, so no enlargement is allowed and nothing shrinks
+    capped = AugmentConfig(lowres=1.0, lowres_rows_min=24, lowres_rows_max=24, lowres_max_upscale=1.0)
+    same, _ = augment_pair(imgs, boxes, np.random.default_rng(1), capped, 128, 96)
+    assert all(np.array_equal(a, b) for a, b in zip(same, sharp))
+    # one decision per pair, some pairs of each kind
+    half = AugmentConfig(lowres=0.5, lowres_rows_min=24, lowres_rows_max=24, lowres_max_upscale=8.0)
+    plain_detail = detail(sharp[0])
+    kinds = set()
+    for seed in range(30):
+        a, b = augment_pair(imgs, boxes, np.random.default_rng(seed), half, 128, 96)[0]
+        kinds.add((detail(a) < 0.5 * plain_detail, detail(b) < 0.5 * plain_detail))
+    assert kinds == {(True, True), (False, False)}
+    for bad in (dict(lowres=1.5), dict(lowres_rows_min=0), dict(lowres_rows_min=300, lowres_rows_max=200),
+                dict(lowres_max_upscale=0.5)):
+        with pytest.raises(ValueError, match="lowres"):
+            AugmentConfig(**bad)
+
+
 def test_low_resolution_keeps_the_frame_size_and_loses_detail():
     """What a camera of N rows gives, at the frame's own size (so labels stay valid); bench --low-res."""
     from sotmot_ros.data.augment import low_resolution

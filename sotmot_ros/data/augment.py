@@ -19,6 +19,9 @@ Two ways of choosing the zoom (``AugmentConfig.scale_mode``), both uniform (aspe
   at a random position inside the input with the grey border elsewhere. ``translate`` is not used. A
   frame A without a counted box falls back to ``"range"``. This makes the network see people at every
   size between the two heights whatever the camera's resolution and distance to the people.
+
+``lowres`` shows a pair as a low-resolution camera would (frames shrunk, then enlarged by the warp):
+zooming a sharp high-resolution frame never teaches what an enlarged 240-row stream looks like.
 """
 
 from __future__ import annotations
@@ -49,6 +52,13 @@ class AugmentConfig:
     zoom_max: float = 6.0
     blur: float = 0.0  # probability of a Gaussian blur (sigma drawn in [0.5, 2.0]) per frame
     gray: float = 0.0  # probability of turning both frames of a pair grey (3 equal channels)
+    # probability of showing both frames of a pair as a low-resolution camera would: the source frames are
+    # shrunk to a height drawn log-uniformly in [lowres_rows_min, lowres_rows_max] rows and the warp enlarges
+    # them (bilinear), never by more than lowres_max_upscale from the shrunk frame to the network input
+    lowres: float = 0.0
+    lowres_rows_min: float = 120.0
+    lowres_rows_max: float = 360.0
+    lowres_max_upscale: float = 3.0
 
     def __post_init__(self):
         if self.scale_mode not in SCALE_MODES:
@@ -57,7 +67,11 @@ class AugmentConfig:
             raise ValueError("need 0 < person_height_min <= person_height_max")
         if not 0 < self.zoom_min <= self.zoom_max:
             raise ValueError("need 0 < zoom_min <= zoom_max")
-        for name in ("blur", "gray"):
+        if not 1 <= self.lowres_rows_min <= self.lowres_rows_max:
+            raise ValueError("need 1 <= lowres_rows_min <= lowres_rows_max")
+        if self.lowres_max_upscale < 1:
+            raise ValueError("lowres_max_upscale must be >= 1")
+        for name in ("blur", "gray", "lowres"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} is a probability in [0, 1]")
 
@@ -183,6 +197,21 @@ def low_resolution(img: np.ndarray, height: int) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+def low_resolution_source(img: np.ndarray, m: np.ndarray, rows: float, max_upscale: float):
+    """The frame as a camera of ``rows`` rows gives it, and the map ``m`` (original pixels -> network
+    input) rewritten for that smaller frame. The shrink is limited so that the warp enlarges the small
+    frame by at most ``max_upscale``: a 30 px person shrunk four times and zoomed to 400 px is mush that no
+    camera delivers. Returns ``(img, m)`` unchanged when no shrink is left."""
+    h, w = img.shape[:2]
+    rows = max(float(rows), abs(float(m[1, 1])) * h / max_upscale)
+    if rows >= h:
+        return img, m
+    new_h = max(1, int(round(rows)))
+    new_w = max(1, int(round(w * new_h / h)))
+    small = cv2.resize(img, (new_w, new_h), interpolation=cv2.INTER_AREA)
+    return small, compose(m, np.array([[w / new_w, 0.0, 0.0], [0.0, h / new_h, 0.0]]))
+
+
 def to_gray3(img: np.ndarray) -> np.ndarray:
     """BGR -> grey -> BGR: three equal channels."""
     return cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
@@ -226,8 +255,9 @@ def augment_pair(
     ``counted`` (optional) holds, per frame, a boolean mask of the boxes that count (not ignore regions);
     ``"person"`` mode picks its person among the counted boxes of the first frame (all boxes when
     ``counted`` is None). Returns the warped BGR uint8 images and the boxes (network-input pixels) of each
-    frame. Random draws, in order: the geometric matrix, the pair's grey decision (when ``gray`` > 0),
-    then per frame the HSV factors and the blur (when ``blur`` > 0).
+    frame. Random draws, in order: the geometric matrix, the pair's grey decision (when ``gray`` > 0), the
+    pair's low-resolution decision and camera rows (when ``lowres`` > 0), then per frame the HSV factors
+    and the blur (when ``blur`` > 0).
     """
     boxes_a = np.asarray(boxes_list[0], np.float32).reshape(-1, 4)
     if counted is not None:
@@ -236,14 +266,23 @@ def augment_pair(
     shared = random_matrix(rng, cfg, net_w, net_h, boxes_a, (w0, h0))
     plain = np.allclose(shared, [[1, 0, 0], [0, 1, 0]])
     gray = bool(cfg.gray > 0 and rng.random() < cfg.gray)
+    lowres_rows = None
+    if cfg.lowres > 0 and rng.random() < cfg.lowres:
+        lowres_rows = float(np.exp(rng.uniform(np.log(cfg.lowres_rows_min), np.log(cfg.lowres_rows_max))))
     antialias = cfg.scale_mode == "person"  # "range" keeps its original pixels (bit-exact old runs)
     out_imgs, out_boxes = [], []
     for img, boxes in zip(images, boxes_list):
         h, w = img.shape[:2]
         m = compose(shared, letterbox_matrix(w, h, net_w, net_h))
+        src, m_src = img, m
+        if lowres_rows is not None:
+            src, m_src = low_resolution_source(img, m, lowres_rows, cfg.lowres_max_upscale)
         # Without geometric augmentation use the inference letterbox itself (INTER_AREA), so that
         # validation sees exactly the images the detector sees.
-        warped = letterbox(img, net_w, net_h)[0] if plain else warp_image(img, m, net_w, net_h, antialias)
+        if plain and src is img:
+            warped = letterbox(img, net_w, net_h)[0]
+        else:
+            warped = warp_image(src, m_src, net_w, net_h, antialias)
         warped = hsv_jitter(warped, rng, cfg.hsv)
         warped = random_blur(warped, rng, cfg.blur)
         if gray:

@@ -55,6 +55,12 @@ class TrainConfig(ModelConfig):
     aug_zoom_max: float = 6.0
     aug_blur: float = 0.0  # per-frame probability of a Gaussian blur, sigma in [0.5, 2.0]
     aug_gray: float = 0.0  # per-pair probability of turning both frames grey
+    # per-pair probability of a low-resolution camera: frames shrunk to [aug_lowres_rows_min,
+    # aug_lowres_rows_max] rows (log-uniform), enlarged by the warp at most aug_lowres_max_upscale times
+    aug_lowres: float = 0.0
+    aug_lowres_rows_min: float = 120.0
+    aug_lowres_rows_max: float = 360.0
+    aug_lowres_max_upscale: float = 3.0
     max_pairs_per_sequence: int = 0  # cap on each sequence's pairs per epoch (anchors re-drawn every epoch); 0 = none
     num_workers: int = 0
     # optimisation
