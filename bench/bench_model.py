@@ -58,6 +58,7 @@ import torch  # noqa: E402
 from sotmot_ros.boxes import box_areas  # noqa: E402
 from sotmot_ros.decode import decode_outputs  # noqa: E402
 from sotmot_ros.detector import Detector, resolve_device  # noqa: E402
+from sotmot_ros.types import BACKENDS  # noqa: E402
 from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model  # noqa: E402
 from sotmot_ros.model.config import BACKBONES, ModelConfig  # noqa: E402
 from sotmot_ros.model.heads import HEATMAP_PRIOR_BIAS  # noqa: E402
@@ -190,7 +191,7 @@ def detector_step(det: Detector, image: np.ndarray) -> dict[str, float]:
         batch = batch.half()
     _sync(dev)
     t1 = time.perf_counter()
-    outputs = det.model(batch)
+    outputs = det.network(batch)
     _sync(dev)
     t2 = time.perf_counter()
     raw = decode_outputs(outputs, det.max_detections, det.score_threshold, down_ratio=det.config.down_ratio,
@@ -218,7 +219,7 @@ def bench_detectors(args, image: np.ndarray, device: torch.device) -> list[dict]
     for label, model, sizes in detector_cases(args):
         n_params = sum(p.numel() for p in model.parameters())
         for w, h in sizes:
-            det = Detector(model, device=device, half=args.half, input_size=(w, h))
+            det = Detector(model, device=device, half=args.half, input_size=(w, h), backend=args.backend)
             stats = time_detector(det, image, args.runs, args.warmup)
             row = {
                 "model": label,
@@ -228,6 +229,7 @@ def bench_detectors(args, image: np.ndarray, device: torch.device) -> list[dict]
                 "params_m": n_params / 1e6,
                 "input_size": [w, h],
                 "half": det.half,
+                "backend": det.backend,
                 "device": str(det.device),
                 "stages_ms": stats,
             }
@@ -347,14 +349,16 @@ def environment(device: torch.device) -> dict:
 
 def print_detector_header() -> None:
     print("\nDetector step per frame, ms (median / p90)")
-    print(f"{'model':<40} {'input':>9} {'prec':>4} | " + " | ".join(f"{s:>15}" for s in STAGES))
+    print(f"{'model':<40} {'input':>9} {'prec':>4} {'run':>3} | " + " | ".join(f"{s:>15}" for s in STAGES))
     print("-" * 120)
 
 
 def print_detector_row(row: dict) -> None:
     w, h = row["input_size"]
     cells = " | ".join(f"{row['stages_ms'][s]['median']:7.1f} /{row['stages_ms'][s]['p90']:7.1f}" for s in STAGES)
-    print(f"{row['model']:<40} {f'{w}x{h}':>9} {'fp16' if row['half'] else 'fp32':>4} | {cells}", flush=True)
+    engine = "ort" if row["backend"] == "onnxruntime" else "pt"
+    print(f"{row['model']:<40} {f'{w}x{h}':>9} {'fp16' if row['half'] else 'fp32':>4} {engine:>3} | {cells}",
+          flush=True)
 
 
 def print_sot_table(rows: list[dict]) -> None:
@@ -388,6 +392,8 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=2, help="torch (and OpenCV) CPU threads (default 2)")
     p.add_argument("--device", default="cpu", help="detector device: cpu, cuda, cuda:N or auto (default cpu)")
     p.add_argument("--half", action="store_true", help="float16 network (CUDA only; ignored on CPU)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="inference engine (default auto: ONNX Runtime on the CPU when installed)")
     p.add_argument("--backbones", type=lambda s: [b.strip() for b in s.split(",") if b.strip()],
                    default=list(BACKBONES), help=f"comma-separated, from {','.join(BACKBONES)}")
     p.add_argument("--sizes", type=parse_sizes, default=None,

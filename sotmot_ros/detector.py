@@ -19,9 +19,33 @@ from .model.checkpoint import load_model
 from .model.network import SOTMOTNet
 from .preprocess import to_network_input
 from .tracking.config import TrackerConfig, config_for_model
-from .types import Detections
+from .types import BACKENDS, Detections
 
 log = logging.getLogger(__name__)
+
+
+def resolve_backend(backend: str, device: torch.device, half: bool = False) -> str:
+    """Which engine runs the network: 'auto' -> ONNX Runtime on the CPU when it is installed (~1.7x faster
+    there, ``bench/bench_model.py --backend``), PyTorch otherwise (CUDA, float16, or no onnxruntime).
+    An explicit 'onnxruntime' that cannot run raises ValueError naming why."""
+    from .model.onnxruntime_network import onnxruntime_missing
+
+    backend = (backend or "auto").strip().lower()
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
+    if backend == "torch":
+        return backend
+    usable = device.type == "cpu" and not half
+    missing = onnxruntime_missing()
+    if backend == "onnxruntime":
+        if not usable:
+            raise ValueError(f"the onnxruntime backend runs float32 on the CPU; device {device}"
+                             f"{' with half' if half else ''} needs backend 'torch' or 'auto'")
+        if missing:
+            raise ValueError(f"the onnxruntime backend needs {missing}: pip install onnxruntime onnx "
+                             "(or backend 'torch')")
+        return backend
+    return "onnxruntime" if usable and not missing else "torch"
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -64,6 +88,9 @@ class Detector:
             (deformable convs want NCHW).
         nms_iou: box NMS after the heatmap peaks (see ``decode_outputs``); 1.0 = none. ``from_checkpoint``
             takes the model file's value (``meta["detector"]``, chosen on validation scenes) unless given.
+        backend: 'auto' (ONNX Runtime on the CPU when installed, else PyTorch), 'torch' or 'onnxruntime'
+            (see ``resolve_backend``); ``self.backend`` says which one runs. ONNX Runtime gets the network
+            exported at this input size; the PyTorch model stays in ``self.model`` (its config, its weights).
     """
 
     def __init__(
@@ -77,6 +104,7 @@ class Detector:
         min_box_area: float = 0.0,
         channels_last: bool | None = None,
         nms_iou: float = 1.0,
+        backend: str = "auto",
     ):
         if not 0.0 <= float(score_threshold) <= 1.0:
             raise ValueError(f"score_threshold must be in [0, 1], got {score_threshold}")
@@ -104,6 +132,18 @@ class Detector:
         self.max_detections = int(max_detections)
         self.min_box_area = float(min_box_area)
         self.nms_iou = float(nms_iou)
+        self.backend = resolve_backend(backend, self.device, self.half)
+        self.network = self.model
+        if self.backend == "onnxruntime":
+            from .model.onnxruntime_network import OnnxRuntimeNetwork
+
+            try:
+                self.network = OnnxRuntimeNetwork(self.model, *self.input_size)
+            except Exception as exc:  # e.g. DLA-34's deformable convs have no ONNX form
+                if str(backend).strip().lower() == "onnxruntime":
+                    raise ValueError(f"the onnxruntime backend cannot run this model: {exc}") from exc
+                log.warning("ONNX Runtime cannot run this model (%s); using PyTorch", exc)
+                self.backend = "torch"
         self.meta: dict = {}  # the model file's metadata (training run, tuned tracker settings), see from_checkpoint
 
     @classmethod
@@ -151,7 +191,7 @@ class Detector:
         batch = batch.contiguous(memory_format=self.memory_format)
         if self.half:
             batch = batch.half()
-        outputs = self.model(batch)
+        outputs = self.network(batch)
         raw = decode_outputs(
             outputs, self.max_detections, self.score_threshold, down_ratio=self.config.down_ratio, nms_iou=self.nms_iou
         )

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# Engines that can run the network (``Detector(backend=...)``; ``detector.resolve_backend`` decides 'auto').
+# Here, not in detector.py, so front-ends (ROS parameters, CLI flags) list them without importing torch.
+BACKENDS = ("auto", "torch", "onnxruntime")
+
 
 def _as2d(a, cols: int, dtype) -> np.ndarray:
     arr = np.asarray(a, dtype=dtype)

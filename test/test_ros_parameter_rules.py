@@ -229,6 +229,14 @@ def test_detector_kwargs_need_both_input_sizes_or_neither():
     assert P.detector_kwargs(dict(defaults(), model_path=""))["path"] is None
 
 
+def test_backend_is_a_checked_choice_passed_to_the_detector():
+    assert SPEC["backend"].default == "auto" and SPEC["backend"].change == P.CONFIGURE
+    for name in ("auto", "torch", "onnxruntime"):
+        ok("backend", name)
+        assert P.detector_kwargs(dict(defaults(), backend=name))["backend"] == name
+    refused("backend", "tensorrt", "must be one of ['auto', 'torch', 'onnxruntime']")
+
+
 def test_decode_threshold_never_above_the_trackers_low_threshold():
     values = dict(defaults(), score_threshold=0.3, low_score_threshold=0.1)
     assert P.decode_threshold(values) == 0.1

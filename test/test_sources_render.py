@@ -97,10 +97,11 @@ def test_track_command_with_stand_in_detector(video, tmp_path, monkeypatch, caps
     class StandIn:
         meta: dict = {}  # no tuned settings: the library defaults apply
         input_size = (64, 64)
+        backend, device = "torch", "cpu"
 
         @classmethod
-        def from_checkpoint(cls, path, device="auto", half=False, score_threshold=0.1, input_size=None):
-            assert path == "ckpt.pt" and input_size is None
+        def from_checkpoint(cls, path, device="auto", half=False, score_threshold=0.1, input_size=None, backend="auto"):
+            assert path == "ckpt.pt" and input_size is None and backend == "auto"
             return cls()
 
         def __call__(self, image):

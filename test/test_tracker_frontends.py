@@ -64,7 +64,27 @@ def test_sotmot_track_input_size_flag_is_checked_and_used(capsys, caplog, tmp_pa
     out = tmp_path / "res.txt"
     with caplog.at_level("INFO", logger="sotmot.track"):
         assert cli.main(["track", str(folder), "--input-size", "128x96", "--no-progress", "--out", str(out)]) == 0
-    assert out.is_file() and "model: default (128x96 input)" in caplog.text
+    assert out.is_file() and "model: default (128x96 input, onnxruntime on cpu)" in caplog.text
+
+
+def test_sotmot_track_backend_flag_picks_the_engine(capsys, caplog, tmp_path):
+    """--backend (the ROS node's `backend`): auto runs ONNX Runtime on the CPU, torch forces PyTorch."""
+    import cv2
+    import numpy as np
+
+    from sotmot_ros import cli
+
+    pytest.importorskip("onnxruntime")
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["track", str(tmp_path / "missing.mp4"), "--backend", "tensorrt"])
+    assert exc.value.code == 2 and "invalid choice: 'tensorrt'" in capsys.readouterr().err
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for k in range(2):
+        cv2.imwrite(str(folder / f"{k + 1:06d}.jpg"), np.full((96, 128, 3), 120, np.uint8))
+    with caplog.at_level("INFO", logger="sotmot.track"):
+        assert cli.main(["track", str(folder), "--input-size", "128x96", "--backend", "torch", "--no-progress"]) == 0
+    assert "model: default (128x96 input, torch on cpu)" in caplog.text
 
 
 rcl = pytest.importorskip("rcl_interfaces", reason="ROS 2 (rclpy) not importable: run scripts/setup_env.sh")

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from ..tracking.config import TrackerConfig
+from ..types import BACKENDS
 
 # Short names of earlier releases, kept working: TrackerConfig field -> extra flag.
 LEGACY_FLAGS = {"high_score_threshold": "--high-thresh", "low_score_threshold": "--low-thresh",
@@ -54,6 +55,8 @@ def register(subparsers) -> None:
                    "640x480) or fast (people v4, 512x384, ~1.7x faster on a CPU); default: default")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda:N")
     p.add_argument("--half", action="store_true", help="half precision on CUDA")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="inference engine: auto = ONNX Runtime on the CPU when installed, else PyTorch")
     p.add_argument("--input-size", type=input_size_arg, default=None, metavar="WxH",
                    help="network input, multiples of 32 (default: the model's; e.g. 512x384 for ~1.7x the speed "
                    "of the default model's 640x480 on a CPU)")
@@ -82,10 +85,12 @@ def run(args: argparse.Namespace) -> int:
     source = open_source(args.source, fps=args.fps)
     if (args.last is not None and args.last < args.first) or (source.length and args.first > source.length):
         return _no_frames(args, source)
-    detector = Detector.from_checkpoint(args.checkpoint, device=args.device, half=args.half, input_size=args.input_size)
+    detector = Detector.from_checkpoint(args.checkpoint, device=args.device, half=args.half, input_size=args.input_size,
+                                        backend=args.backend)
     config, origin = config_for_model(detector.meta, tracker_overrides(args))
     log = logging.getLogger("sotmot.track")
-    log.info("model: %s (%dx%d input)", args.checkpoint or "default", *detector.input_size)
+    log.info("model: %s (%dx%d input, %s on %s)", args.checkpoint or "default", *detector.input_size,
+             detector.backend, detector.device)
     log.info("tracker: %s", origin)
     detector.score_threshold = config.low_score_threshold  # the tracker's lowest threshold is the decode threshold
     tracker = Tracker(config)

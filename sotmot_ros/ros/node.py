@@ -268,7 +268,8 @@ class SotmotNode(LifecycleNode):
         self.diagnostics.model = det_kwargs["path"] or "bundled"
         self.diagnostics.state = "inactive"
         self._configured = True
-        log.info(f"configured: model {self.diagnostics.model} on {device} "
+        engine = getattr(detector, "backend", "torch")
+        log.info(f"configured: model {self.diagnostics.model} on {device} ({engine}) "
                  f"({time.perf_counter() - t0:.1f} s incl. warm-up), classes {self._class_names}")
         return super().on_configure(state)
 

@@ -1,0 +1,102 @@
+"""The Detector's inference engines: ONNX Runtime on the CPU gives PyTorch's detections; 'auto' picks it only where
+it can run, an explicit choice that cannot run fails with a reason, and every front-end passes the choice on."""
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from sotmot_ros import detector as detector_module
+from sotmot_ros.detector import Detector, resolve_backend
+from sotmot_ros.model import onnxruntime_network
+from sotmot_ros.model.checkpoint import load_model
+from sotmot_ros.model.config import ModelConfig
+from sotmot_ros.model.network import HEAD_NAMES, SOTMOTNet
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+VIDEO = Path(__file__).resolve().parents[1] / "data_cache" / "vtest.avi"
+CPU, CUDA = torch.device("cpu"), torch.device("cuda", 0)
+
+
+def _scene(h=480, w=640, seed=0):
+    """A smooth random picture (noise alone puts every head map near a constant)."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (h // 16, w // 16, 3)).astype(np.uint8)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+
+
+def test_onnxruntime_network_reproduces_the_torch_head_maps_for_any_batch_size():
+    model, _ = load_model(None)  # the bundled default model
+    w, h = 640, 480
+    ort_net = onnxruntime_network.OnnxRuntimeNetwork(model, w, h, threads=2)
+    batch = torch.from_numpy(np.stack([_scene(seed=s) for s in (0, 1)]).transpose(0, 3, 1, 2).astype(np.float32) / 255)
+    with torch.inference_mode():
+        ref = model.eval()(batch)
+    for n in (1, 2):
+        out = ort_net(batch[:n])
+        assert set(out) == set(HEAD_NAMES)
+        for name in HEAD_NAMES:
+            assert out[name].shape == ref[name][:n].shape, name
+            scale = float(ref[name].abs().max()) + 1e-6
+            assert float((out[name] - ref[name][:n]).abs().max()) < 1e-4 * max(scale, 1.0), name
+    with pytest.raises(ValueError, match="does not match the exported"):
+        ort_net(batch[:, :, :448])
+
+
+@pytest.mark.skipif(not VIDEO.is_file(), reason=f"demo video absent ({VIDEO}); run scripts/fetch_demo_video.sh")
+def test_both_engines_detect_the_same_people_on_pets_frames():
+    cap = cv2.VideoCapture(str(VIDEO))
+    frames = [cap.read()[1] for _ in range(201)][100::100]  # frames 101 and 201 (training range)
+    cap.release()
+    engines = {b: Detector.from_checkpoint(None, device="cpu", backend=b) for b in ("torch", "onnxruntime")}
+    assert {b: d.backend for b, d in engines.items()} == {"torch": "torch", "onnxruntime": "onnxruntime"}
+    for image in frames:
+        a, b = engines["torch"](image), engines["onnxruntime"](image)
+        assert len(a) == len(b) > 3
+        np.testing.assert_allclose(a.boxes, b.boxes, atol=0.05)
+        np.testing.assert_allclose(a.scores, b.scores, atol=1e-4)
+        np.testing.assert_allclose(a.features, b.features, atol=1e-3)
+
+
+def test_auto_picks_onnxruntime_only_where_it_runs_and_explicit_choices_are_checked(monkeypatch):
+    assert resolve_backend("auto", CPU) == "onnxruntime"
+    assert resolve_backend("", CPU) == "onnxruntime"  # unset = auto
+    assert resolve_backend("auto", CUDA) == "torch"
+    assert resolve_backend("auto", CPU, half=True) == "torch"
+    assert resolve_backend(" Torch ", CPU) == "torch"
+    with pytest.raises(ValueError, match="backend must be one of"):
+        resolve_backend("tensorrt", CPU)
+    with pytest.raises(ValueError, match="runs float32 on the CPU"):
+        resolve_backend("onnxruntime", CUDA)
+    monkeypatch.setattr(onnxruntime_network, "onnxruntime_missing", lambda: "onnxruntime")
+    assert resolve_backend("auto", CPU) == "torch"  # tracking never needs the optional package
+    with pytest.raises(ValueError, match="pip install onnxruntime"):
+        resolve_backend("onnxruntime", CPU)
+
+
+def test_a_model_onnx_cannot_take_falls_back_to_torch_under_auto_and_fails_when_asked_for(monkeypatch, caplog):
+    def refuse(*args, **kwargs):
+        raise RuntimeError("deformable convolution has no ONNX form")
+
+    monkeypatch.setattr(onnxruntime_network, "OnnxRuntimeNetwork", refuse)
+    model = SOTMOTNet(ModelConfig(backbone="efficientnet_lite0", input_width=128, input_height=96), False)
+    with caplog.at_level(logging.WARNING, logger=detector_module.__name__):
+        det = Detector(model, device="cpu")
+    assert det.backend == "torch" and det.network is det.model
+    assert "deformable convolution" in caplog.text
+    assert len(det(_scene(96, 128))) >= 0  # it runs
+    with pytest.raises(ValueError, match="cannot run this model: deformable"):
+        Detector(model, device="cpu", backend="onnxruntime")
+
+
+def test_the_onnxruntime_engine_follows_the_input_size_given_to_the_detector():
+    det = Detector.from_checkpoint(None, device="cpu", backend="onnxruntime", input_size=(320, 256))
+    assert det.backend == "onnxruntime" and det.input_size == (320, 256)
+    assert det.network.size == (320, 256)
+    out = det.detect_batch([_scene(240, 320), _scene(480, 640, seed=3)])  # frames of any size, one batch
+    assert len(out) == 2
