@@ -653,6 +653,7 @@ def test_real_detector_and_tracker_in_process_random_weights():
     from sotmot_ros.detector import Detector
     from sotmot_ros.model.config import ModelConfig
     from sotmot_ros.model.network import SOTMOTNet
+    from sotmot_ros.model.onnxruntime_network import onnxruntime_missing
     from sotmot_ros.ros.node import SUCCESS, SotmotNode
 
     torch.manual_seed(0)
@@ -674,7 +675,14 @@ def test_real_detector_and_tracker_in_process_random_weights():
             node._process({cam: h.image_msg(f, 10 + i * 0.1)})
         snap = node.diagnostics.camera(cam).snapshot()
         assert snap["processed"] == len(frames) and snap["processing_errors"] == 0, snap
+        # the engine the `backend` parameter (default auto) chose is reported with the device
+        engine = "onnxruntime" if onnxruntime_missing() is None else "torch"
+        values = {kv.key: kv.value for kv in node.diagnostics.to_msg().status[0].values}
+        assert (values["device"], values["backend"]) == ("cpu", engine)
         assert node.trigger_deactivate() == SUCCESS and node.trigger_cleanup() == SUCCESS
+        node.set_parameters([Parameter("backend", value="torch")])  # [configure]: set while unconfigured
+        assert node.trigger_configure() == SUCCESS and node.diagnostics.backend == "torch"
+        assert node.trigger_cleanup() == SUCCESS
         node.destroy_node()
     finally:
         rclpy.try_shutdown(context=ctx)

@@ -117,6 +117,7 @@ class NodeDiagnostics:
         self.node_name = node_name
         self.cameras = {n: CameraStats(n, window_seconds) for n in camera_names}
         self.device = "none"
+        self.backend = ""  # the engine running the network (Detector.backend): onnxruntime | torch
         self.model = ""
         self.state = "unconfigured"
 
@@ -134,7 +135,7 @@ class NodeDiagnostics:
             st.hardware_id = self.device
             level, msg = _level(s, self.state)
             st.level, st.message = level, msg
-            values = {"state": self.state, "device": self.device, "model": self.model}
+            values = {"state": self.state, "device": self.device, "backend": self.backend, "model": self.model}
             values.update(s)
             st.values = [KeyValue(key=k, value=_fmt(v)) for k, v in values.items()]
             arr.status.append(st)

@@ -265,11 +265,11 @@ class SotmotNode(LifecycleNode):
         if messages.TrackArray is None:
             log.warning("sotmot_ros.msg not built: ~/tracks is not published (source the colcon install)")
         self.diagnostics.device = device
+        self.diagnostics.backend = getattr(detector, "backend", "torch")
         self.diagnostics.model = det_kwargs["path"] or "bundled"
         self.diagnostics.state = "inactive"
         self._configured = True
-        engine = getattr(detector, "backend", "torch")
-        log.info(f"configured: model {self.diagnostics.model} on {device} ({engine}) "
+        log.info(f"configured: model {self.diagnostics.model} on {device} ({self.diagnostics.backend}) "
                  f"({time.perf_counter() - t0:.1f} s incl. warm-up), classes {self._class_names}")
         return super().on_configure(state)
 
