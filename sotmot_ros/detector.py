@@ -140,9 +140,12 @@ class Detector:
             try:
                 self.network = OnnxRuntimeNetwork(self.model, *self.input_size)
             except Exception as exc:  # e.g. DLA-34's deformable convs have no ONNX form
+                # the exporter's message starts with the whole graph; its last line says what failed
+                lines = [line for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+                reason = lines[-1].strip()[:300]
                 if str(backend).strip().lower() == "onnxruntime":
-                    raise ValueError(f"the onnxruntime backend cannot run this model: {exc}") from exc
-                log.warning("ONNX Runtime cannot run this model (%s); using PyTorch", exc)
+                    raise ValueError(f"the onnxruntime backend cannot run this model: {reason}") from exc
+                log.warning("ONNX Runtime cannot run this model (%s); using PyTorch", reason)
                 self.backend = "torch"
         self.meta: dict = {}  # the model file's metadata (training run, tuned tracker settings), see from_checkpoint
 
