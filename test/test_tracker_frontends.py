@@ -45,20 +45,26 @@ def test_sotmot_track_refuses_an_out_of_range_flag_with_one_line_naming_it(capsy
     assert "min_hits must be >= 1, got 0" in err and "Traceback" not in err
 
 
-def test_sotmot_track_input_size_flag_is_checked_and_used(capsys, caplog, tmp_path):
-    """--input-size WxH runs the model at another network input (the ROS node's input_width/height)."""
+def _grey_frames(tmp_path):
+    """An image folder of two grey 128x96 frames: a source `sotmot track` reads in a moment."""
     import cv2
     import numpy as np
 
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for k in range(2):
+        cv2.imwrite(str(folder / f"{k + 1:06d}.jpg"), np.full((96, 128, 3), 120, np.uint8))
+    return folder
+
+
+def test_sotmot_track_input_size_flag_is_checked_and_used(capsys, caplog, tmp_path):
+    """--input-size WxH runs the model at another network input (the ROS node's input_width/height)."""
     from sotmot_ros import cli
 
     with pytest.raises(SystemExit) as exc:  # not WxH: argparse, before anything loads
         cli.main(["track", str(tmp_path / "missing.mp4"), "--input-size", "512"])
     assert exc.value.code == 2 and "expected WIDTHxHEIGHT such as 512x384, got '512'" in capsys.readouterr().err
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    for k in range(2):
-        cv2.imwrite(str(folder / f"{k + 1:06d}.jpg"), np.full((96, 128, 3), 120, np.uint8))
+    folder = _grey_frames(tmp_path)
     assert cli.main(["track", str(folder), "--input-size", "100x64", "--no-progress"]) == 1
     assert "input_size must be multiples of 32, got (100, 64)" in capsys.readouterr().err
     out = tmp_path / "res.txt"
@@ -69,19 +75,13 @@ def test_sotmot_track_input_size_flag_is_checked_and_used(capsys, caplog, tmp_pa
 
 def test_sotmot_track_backend_flag_picks_the_engine(capsys, caplog, tmp_path):
     """--backend (the ROS node's `backend`): auto runs ONNX Runtime on the CPU, torch forces PyTorch."""
-    import cv2
-    import numpy as np
-
     from sotmot_ros import cli
 
     pytest.importorskip("onnxruntime")
     with pytest.raises(SystemExit) as exc:
         cli.main(["track", str(tmp_path / "missing.mp4"), "--backend", "tensorrt"])
     assert exc.value.code == 2 and "invalid choice: 'tensorrt'" in capsys.readouterr().err
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    for k in range(2):
-        cv2.imwrite(str(folder / f"{k + 1:06d}.jpg"), np.full((96, 128, 3), 120, np.uint8))
+    folder = _grey_frames(tmp_path)
     with caplog.at_level("INFO", logger="sotmot.track"):
         assert cli.main(["track", str(folder), "--input-size", "128x96", "--backend", "torch", "--no-progress"]) == 0
     assert "model: default (128x96 input, torch on cpu)" in caplog.text

@@ -58,7 +58,7 @@ def register(subparsers) -> None:
     p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="inference engine: auto = ONNX Runtime on the CPU when installed, else PyTorch")
     p.add_argument("--input-size", type=input_size_arg, default=None, metavar="WxH",
-                   help="network input, multiples of 32 (default: the model's; e.g. 512x384 for ~1.7x the speed "
+                   help="network input, multiples of 32 (default: the model's; e.g. 512x384 for ~1.5x the speed "
                    "of the default model's 640x480 on a CPU)")
     add_tracker_flags(p)
     p.add_argument("--first", type=int, default=1, help="first frame (1-based, inclusive)")

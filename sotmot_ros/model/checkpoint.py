@@ -29,7 +29,7 @@ class CheckpointError(RuntimeError):
 # `--checkpoint`, `Detector.from_checkpoint`) also takes one of these names (see the model card).
 BUNDLED_MODELS = {
     "default": "default.pt",  # people v6, 640x480 input
-    "fast": "people_v4_512.pt",  # people v4, 512x384 input: ~1.7x faster on a CPU, better on low-resolution video
+    "fast": "people_v4_512.pt",  # people v4, 512x384 input: ~1.5x faster on a CPU, better on low-resolution video
 }
 
 

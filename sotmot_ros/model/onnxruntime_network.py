@@ -1,8 +1,8 @@
-"""The SOTMOT network run by ONNX Runtime: the same weights, ~1.7x faster on a CPU than PyTorch eager.
+"""The SOTMOT network run by ONNX Runtime: the same weights, faster on a CPU than PyTorch eager.
 
-A small depthwise network like the yolox_nano body spends most of a PyTorch CPU step in per-op overhead;
-ONNX Runtime fuses the graph (conv + activation, constant folding) and measured 46 vs 78 ms per 640x480
-forward on this project's 2-core machine (``bench/bench_model.py --backend``). The graph is exported in
+A small depthwise network like the yolox_nano body spends much of a PyTorch CPU step in per-op overhead;
+ONNX Runtime fuses the graph (conv + activation, constant folding): the bundled model's detector step at
+640x480 took 56-57 vs 65-68 ms on this project's 2-core machine (``bench/bench_model.py --backend``). The graph is exported in
 memory from the loaded model when a Detector is built (~0.5 s), for its input size and any batch size, so
 there is no second model file to keep in sync. Needs the optional packages ``onnxruntime`` and ``onnx``
 (``pip install .[fast]``); tracking never does: the Detector falls back to PyTorch without them.
