@@ -27,8 +27,9 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -193,15 +194,20 @@ def _file_digest(path: str, limit: int = 1 << 26) -> str:
 
 def cache_detections(video: str, checkpoint: str | None, first: int, last: int, device: str = "auto",
                      half: bool = False, score_threshold: float = 0.05, max_detections: int = 500,
-                     fps: float | None = None, progress: bool = True, low_res: int | None = None) -> DetectionCache:
+                     fps: float | None = None, progress: bool = True, low_res: int | None = None,
+                     camera_rows: int | None = None) -> DetectionCache:
     """Detect in frames ``first..last`` (inclusive, 1-based) of ``video``; returns the cache (not saved).
 
     ``low_res``: each frame is first degraded to what a camera of that many rows would give
     (``augment.low_resolution``), at the frame's own size so that its labels still hold.
+    ``camera_rows``: the detector gets the frame itself shrunk to that many rows (a small camera: its
+    letterbox enlarges it, as it does a real low-resolution stream); boxes are mapped back to the frame's
+    own size, so its labels still hold.
     """
     from sotmot_ros.data.augment import low_resolution
     from sotmot_ros.detector import Detector
     from sotmot_ros.model.checkpoint import resolve_model_path
+    from sotmot_ros.preprocess import LETTERBOX_VERSION
     from sotmot_ros.sources import open_source
 
     check_not_held_out(video, last)
@@ -219,7 +225,14 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
         size = (image.shape[1], image.shape[0])
         if low_res:
             image = low_resolution(image, low_res)
-        dets.append(detector(image))
+        if camera_rows and camera_rows < image.shape[0]:
+            small = cv2.resize(image, (max(1, round(size[0] * camera_rows / size[1])), int(camera_rows)),
+                               interpolation=cv2.INTER_AREA)
+            d = detector(small)
+            scale = np.array([size[0] / small.shape[1], size[1] / small.shape[0]] * 2, np.float32)
+            dets.append(replace(d, boxes=d.boxes * scale))
+        else:
+            dets.append(detector(image))
         frames.append(frame)
         stamps.append(stamp)
         if progress and (len(frames) % 20 == 0 or frame == last):
@@ -231,6 +244,7 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
             "checkpoint_sha256_16": _file_digest(checkpoint), "score_threshold": score_threshold,
             "max_detections": max_detections, "device": str(detector.device), "half": detector.half,
             "input_size": list(detector.input_size), "first": first, "last": last, "low_res": low_res,
+            "camera_rows": camera_rows, "letterbox_version": LETTERBOX_VERSION,
             "detector_seconds": round(elapsed, 3), "created": time.strftime("%Y-%m-%d %H:%M:%S")}
     return DetectionCache.from_frames(frames, stamps, dets, source.fps, size, meta, feature_dim=detector.feature_dim)
 
@@ -250,6 +264,8 @@ def main(argv=None) -> int:
     p.add_argument("--fps", type=float, default=None, help="override the video's frame rate (timestamps)")
     p.add_argument("--low-res", type=int, default=None, metavar="ROWS",
                    help="degrade each frame to what a camera of ROWS rows gives (shrunk and enlarged back)")
+    p.add_argument("--camera-rows", type=int, default=None, metavar="ROWS",
+                   help="give the detector each frame shrunk to ROWS rows (a small camera); boxes mapped back")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     if args.first < 1 or args.last < args.first:
@@ -258,7 +274,7 @@ def main(argv=None) -> int:
     out = args.out or os.path.join(REPO, "runs", "bench", f"dets_{stem}_{args.first:04d}-{args.last:04d}.npz")
     cache = cache_detections(args.video, args.checkpoint, args.first, args.last, args.device, args.half,
                              args.score_threshold, args.max_detections, args.fps, progress=not args.quiet,
-                             low_res=args.low_res)
+                             low_res=args.low_res, camera_rows=args.camera_rows)
     cache.save(out)
     n = np.diff(cache.offsets)
     print(f"{out}: frames {cache.frame_range[0]}-{cache.frame_range[1]} ({len(cache)}), {len(cache.boxes)} detections "

@@ -9,7 +9,7 @@ Per sequence: detections are cached once (``cache_detections``), then
 
     python bench/evaluate_people.py --checkpoint sotmot_ros/weights/default.pt [--split report] [--splits FILE]
         [--modes sot iou motion+iou] [--json out.json] [--set key=value ...] [--low-res ROWS]
-        [--frame-step N]
+        [--camera-rows ROWS] [--frame-step N]
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from sotmot_ros.boxes import box_heights, iou_matrix  # noqa: E402
 from sotmot_ros.data.mot import read_mot_file  # noqa: E402
 from sotmot_ros.evaluation import detection_ap  # noqa: E402
 from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model, resolve_model_path  # noqa: E402
+from sotmot_ros.preprocess import LETTERBOX_VERSION  # noqa: E402
 from sotmot_ros.tracking import TrackerConfig, config_for_model  # noqa: E402
 from sotmot_ros.tracking.config import ASSOCIATION_MODES  # noqa: E402
 from sotmot_ros.train.config import resolve_path  # noqa: E402
@@ -70,18 +71,21 @@ def load_split(name: str, path: str = SPLITS) -> list[dict]:
     return out
 
 
-def sequence_cache(entry: dict, checkpoint: str, cache_dir: str, low_res: int | None = None) -> DetectionCache:
-    """Detections of one sequence, cached per (model file content, sequence, frame range, low_res)."""
+def sequence_cache(entry: dict, checkpoint: str, cache_dir: str, low_res: int | None = None,
+                   camera_rows: int | None = None) -> DetectionCache:
+    """Detections of one sequence, cached per (model file content, letterbox version, sequence, frame range,
+    low_res, camera_rows)."""
     from sotmot_ros.sources import open_source
 
     first = int(entry.get("first", 1))
     last = entry.get("last") or open_source(entry["source"]).length
-    tag = f"_lowres{int(low_res)}" if low_res else ""
-    path = os.path.join(cache_dir, f"{_file_digest(checkpoint)}_{entry['name']}_{first}-{last}{tag}.npz")
+    tag = (f"_lowres{int(low_res)}" if low_res else "") + (f"_camera{int(camera_rows)}" if camera_rows else "")
+    name = f"{_file_digest(checkpoint)}_lb{LETTERBOX_VERSION}_{entry['name']}_{first}-{last}{tag}.npz"
+    path = os.path.join(cache_dir, name)
     if os.path.isfile(path):
         return load_cache(path)
     cache = cache_detections(entry["source"], checkpoint, first, int(last), device="cpu", score_threshold=0.05,
-                             progress=False, low_res=low_res)
+                             progress=False, low_res=low_res, camera_rows=camera_rows)
     cache.save(path)
     return cache
 
@@ -141,17 +145,19 @@ def model_nms(meta: dict) -> float:
 
 def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: dict | None = None,
              cache_dir: str | None = None, nms_iou: float | None = None, splits_path: str = SPLITS,
-             low_res: int | None = None, frame_step: int = 1) -> dict:
+             low_res: int | None = None, frame_step: int = 1, camera_rows: int | None = None) -> dict:
     checkpoint = str(resolve_model_path(checkpoint))  # a file or a bundled model's name
     _, meta = load_model(checkpoint)
     config, origin = config_for_model(meta, overrides)
     nms_iou = model_nms(meta) if nms_iou is None else nms_iou
     cache_dir = cache_dir or CACHE_DIR
     results = {"checkpoint": os.path.abspath(checkpoint), "split": split, "tracker": config.to_dict(),
-               "tracker_origin": origin, "nms_iou": nms_iou, "low_res": low_res, "frame_step": frame_step,
+               "tracker_origin": origin, "nms_iou": nms_iou, "low_res": low_res, "camera_rows": camera_rows,
+               "frame_step": frame_step,
                "sequences": {}}
     for entry in load_split(split, splits_path):
-        cache = every_nth_frame(apply_nms(sequence_cache(entry, checkpoint, cache_dir, low_res), nms_iou), frame_step)
+        raw = sequence_cache(entry, checkpoint, cache_dir, low_res, camera_rows)
+        cache = every_nth_frame(apply_nms(raw, nms_iou), frame_step)
         gt = read_mot_file(entry["gt"], fmt="mot15", frame_range=cache.frame_range)
         gt = {f: gt[f] for f in cache.frames.tolist() if f in gt}
         seq = {"kind": entry["kind"], "frames": list(cache.frame_range),
@@ -190,6 +196,9 @@ def main(argv=None) -> int:
     p.add_argument("--nms-iou", type=float, default=None, help="box NMS of the detections (default: the model's)")
     p.add_argument("--low-res", type=int, default=None, metavar="ROWS",
                    help="robustness check: degrade every frame to what a camera of ROWS rows gives (e.g. 240)")
+    p.add_argument("--camera-rows", type=int, default=None, metavar="ROWS",
+                   help="robustness check: a small camera; the detector gets every frame shrunk to ROWS rows, so "
+                   "its letterbox enlarges it as it does a real low-resolution stream (e.g. 240)")
     p.add_argument("--frame-step", type=int, default=1, metavar="N",
                    help="robustness check: track every Nth frame only, at its real time (inference N times slower "
                    "than the camera, as the ROS node then takes the newest frame); skipped frames are not scored")
@@ -199,8 +208,10 @@ def main(argv=None) -> int:
         p.error(f"--frame-step must be >= 1, got {args.frame_step}")
     if args.low_res is not None and args.low_res < 16:
         p.error(f"--low-res must be >= 16 rows, got {args.low_res}")
+    if args.camera_rows is not None and args.camera_rows < 16:
+        p.error(f"--camera-rows must be >= 16 rows, got {args.camera_rows}")
     out = evaluate(args.checkpoint, args.split, args.modes, parse_overrides(args.set), args.cache_dir, args.nms_iou,
-                   args.splits, args.low_res, args.frame_step)
+                   args.splits, args.low_res, args.frame_step, args.camera_rows)
     print(f"tracker: {out['tracker_origin']}; detector box NMS IoU {out['nms_iou']:g}")
     if args.json:
         write_json(args.json, out)

@@ -208,14 +208,24 @@ class RosClient:
                  f"{n} publisher(s) on {collector.sub.topic_name}")
 
     # --- services
-    def call(self, srv_type, name: str, request, timeout: float = 30.0):
+    def call(self, srv_type, name: str, request, timeout: float = 30.0, resend_after: float | None = None):
+        """Call a service and wait for its reply. ``resend_after``: for a query that may be repeated, send it
+        again after that many seconds without a reply (DDS can drop a request sent while the reply path is
+        still being matched, right after ``wait_for_service`` returns)."""
         client = self.node.create_client(srv_type, name)
         try:
             if not client.wait_for_service(timeout_sec=timeout):
                 raise AssertionError(f"service {name} not available")
-            fut = client.call_async(request)
-            wait_for(fut.done, timeout, f"reply of {name}")
-            return fut.result()
+            deadline = time.monotonic() + timeout
+            futures, sent = [client.call_async(request)], time.monotonic()
+            while not any(f.done() for f in futures):
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"timed out after {timeout} s waiting for reply of {name}")
+                if resend_after and time.monotonic() - sent > resend_after:
+                    futures.append(client.call_async(request))
+                    sent = time.monotonic()
+                time.sleep(0.02)
+            return next(f for f in futures if f.done()).result()
         finally:
             self.node.destroy_client(client)
 
@@ -230,7 +240,7 @@ class RosClient:
     def get_state(self, node: str) -> str:
         from lifecycle_msgs.srv import GetState
 
-        return self.call(GetState, f"/{node}/get_state", GetState.Request()).current_state.label
+        return self.call(GetState, f"/{node}/get_state", GetState.Request(), resend_after=5.0).current_state.label
 
     def set_params(self, node: str, **values):
         from rcl_interfaces.srv import SetParameters
@@ -245,7 +255,7 @@ class RosClient:
         from rclpy.parameter import parameter_value_to_python
 
         req = GetParameters.Request(names=list(names))
-        res = self.call(GetParameters, f"/{node}/get_parameters", req)
+        res = self.call(GetParameters, f"/{node}/get_parameters", req, resend_after=5.0)
         return {n: parameter_value_to_python(v) for n, v in zip(names, res.values)}
 
 

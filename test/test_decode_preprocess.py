@@ -18,6 +18,21 @@ def test_letterbox_matches_fairmot_geometry():
     assert np.all(padded[:, :138] == 128) and np.all(padded[:, 138 + 811 :] == 128)  # 127.5 rounds to 128
 
 
+def test_letterbox_averages_when_shrinking_and_interpolates_bilinearly_when_enlarging():
+    """Enlarging as training does (bilinear): area resampling would hand the network blocky small-camera frames."""
+    import cv2
+
+    rng = np.random.default_rng(1)
+    small = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)  # enlarged 3x into 480x360 of 480x384
+    padded, lb = letterbox(small, 480, 384)
+    assert lb.scale == 3.0
+    np.testing.assert_array_equal(padded[12:372], cv2.resize(small, (480, 360), interpolation=cv2.INTER_LINEAR))
+    assert not np.array_equal(padded[12:372], cv2.resize(small, (480, 360), interpolation=cv2.INTER_AREA))
+    big = rng.integers(0, 255, (768, 1024, 3), dtype=np.uint8)  # shrunk to 512x384
+    padded, _ = letterbox(big, 512, 384)
+    np.testing.assert_array_equal(padded, cv2.resize(big, (512, 384), interpolation=cv2.INTER_AREA))
+
+
 def test_network_input_is_rgb_in_unit_range():
     img = np.zeros((64, 64, 3), np.uint8)
     img[..., 0] = 255  # pure blue in BGR

@@ -116,3 +116,11 @@ def test_a_users_own_scenes_file_is_evaluated(tmp_path):
     low_seq = json.loads(low.read_text())["sequences"]["my-camera"]
     assert low_seq["AP50"] < seq["AP50"] - 0.2
     assert len(list((tmp_path / "cache").glob("*_lowres16.npz"))) == 1
+    # --camera-rows: the detector gets the frames themselves at 288 rows (a 384x288 camera; its letterbox
+    # enlarges them); its boxes come back at the labels' size, so the same people are found
+    cam = tmp_path / "camera.json"
+    assert evaluate_people.main(["--splits", str(splits), "--split", "mine", "--modes", "iou", "--camera-rows", "288",
+                                 "--cache-dir", str(tmp_path / "cache"), "--json", str(cam)]) == 0
+    cam_seq = json.loads(cam.read_text())["sequences"]["my-camera"]
+    assert cam_seq["AP50"] > seq["AP50"] - 0.1 and cam_seq["labelled_boxes"] == seq["labelled_boxes"]
+    assert len(list((tmp_path / "cache").glob("*_camera288.npz"))) == 1

@@ -277,7 +277,7 @@ def augment_pair(
         src, m_src = img, m
         if lowres_rows is not None:
             src, m_src = low_resolution_source(img, m, lowres_rows, cfg.lowres_max_upscale)
-        # Without geometric augmentation use the inference letterbox itself (INTER_AREA), so that
+        # Without geometric augmentation use the inference letterbox itself (its resampling), so that
         # validation sees exactly the images the detector sees.
         if plain and src is img:
             warped = letterbox(img, net_w, net_h)[0]
