@@ -55,15 +55,12 @@ import sotmot_ros  # noqa: E402,F401
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from sotmot_ros.boxes import box_areas  # noqa: E402
-from sotmot_ros.decode import decode_outputs  # noqa: E402
 from sotmot_ros.detector import Detector, resolve_device  # noqa: E402
 from sotmot_ros.types import BACKENDS  # noqa: E402
 from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model  # noqa: E402
 from sotmot_ros.model.config import BACKBONES, ModelConfig  # noqa: E402
 from sotmot_ros.model.heads import HEATMAP_PRIOR_BIAS  # noqa: E402
 from sotmot_ros.model.network import HEAD_NAMES, SOTMOTNet  # noqa: E402
-from sotmot_ros.preprocess import to_network_input  # noqa: E402
 from sotmot_ros.sot import ridge_fit, ridge_score  # noqa: E402
 
 SOURCE_SIZE = (768, 576)  # (width, height) of the demo video's frames
@@ -181,25 +178,18 @@ def _sync(device: torch.device) -> None:
 
 @torch.inference_mode()
 def detector_step(det: Detector, image: np.ndarray) -> dict[str, float]:
-    """One frame through the detector's stages (as in ``Detector.detect_batch``), each timed in seconds."""
+    """One frame through the stages of ``Detector.detect_batch`` (prepare, network, decode), each timed in seconds."""
     dev = det.device
-    net_w, net_h = det.input_size
-    t0 = time.perf_counter()
-    chw, lb = to_network_input(image, net_w, net_h)
-    batch = torch.from_numpy(chw[None]).to(dev, non_blocking=True)
-    if det.half:
-        batch = batch.half()
-    _sync(dev)
-    t1 = time.perf_counter()
-    outputs = det.network(batch)
-    _sync(dev)
-    t2 = time.perf_counter()
-    raw = decode_outputs(outputs, det.max_detections, det.score_threshold, down_ratio=det.config.down_ratio,
-                         nms_iou=det.nms_iou)[0]
-    boxes = lb.to_image(raw.boxes.numpy())
-    keep = box_areas(boxes) > max(det.min_box_area, 0.0)
-    _ = (boxes[keep], raw.scores.numpy()[keep], raw.features.numpy()[keep])
-    t3 = time.perf_counter()
+    with torch.inference_mode():
+        t0 = time.perf_counter()
+        batch, letterboxes = det.prepare([image])
+        _sync(dev)
+        t1 = time.perf_counter()
+        outputs = det.network(batch)
+        _sync(dev)
+        t2 = time.perf_counter()
+        det.decode(outputs, letterboxes)
+        t3 = time.perf_counter()
     return {"pre": t1 - t0, "forward": t2 - t1, "decode": t3 - t2, "total": t3 - t0}
 
 

@@ -19,7 +19,7 @@ from .model.checkpoint import load_model
 from .model.network import SOTMOTNet
 from .preprocess import to_network_input
 from .tracking.config import TrackerConfig, config_for_model
-from .types import BACKENDS, Detections
+from .types import Detections, backend_name
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,7 @@ def resolve_backend(backend: str, device: torch.device, half: bool = False) -> s
     An explicit 'onnxruntime' that cannot run raises ValueError naming why."""
     from .model.onnxruntime_network import onnxruntime_missing
 
-    backend = (backend or "auto").strip().lower()
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
+    backend = backend_name(backend)
     if backend == "torch":
         return backend
     usable = device.type == "cpu" and not half
@@ -132,7 +130,8 @@ class Detector:
         self.max_detections = int(max_detections)
         self.min_box_area = float(min_box_area)
         self.nms_iou = float(nms_iou)
-        self.backend = resolve_backend(backend, self.device, self.half)
+        requested = backend_name(backend)
+        self.backend = resolve_backend(requested, self.device, self.half)
         self.network = self.model
         if self.backend == "onnxruntime":
             from .model.onnxruntime_network import OnnxRuntimeNetwork
@@ -145,7 +144,7 @@ class Detector:
                 # the exporter's message starts with the whole graph; its last line says what failed
                 lines = [line for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
                 reason = lines[-1].strip()[:300]
-                if str(backend).strip().lower() == "onnxruntime":
+                if requested == "onnxruntime":
                     raise ValueError(f"the onnxruntime backend cannot run this model: {reason}") from exc
                 log.warning("ONNX Runtime cannot run this model (%s); using PyTorch", reason)
                 self.backend = "torch"
@@ -184,24 +183,31 @@ class Detector:
         """Detect in several images in one forward pass (images may differ in size)."""
         if not images_bgr:
             return []
+        batch, letterboxes = self.prepare(images_bgr)
+        return self.decode(self.network(batch), letterboxes)
+
+    def prepare(self, images_bgr: list[np.ndarray]) -> tuple[torch.Tensor, list]:
+        """Stage 1 of ``detect_batch``: the letterboxed batch on the device, and each image's letterbox."""
         net_w, net_h = self.input_size
-        inputs, boxes_maps = [], []
+        inputs, letterboxes = [], []
         for image in images_bgr:
             if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
                 raise ValueError("images must be HxWx3 uint8 BGR numpy arrays")
             chw, lb = to_network_input(image, net_w, net_h)
             inputs.append(chw)
-            boxes_maps.append(lb)
+            letterboxes.append(lb)
         batch = torch.from_numpy(np.stack(inputs)).to(self.device, non_blocking=True)
         batch = batch.contiguous(memory_format=self.memory_format)
-        if self.half:
-            batch = batch.half()
-        outputs = self.network(batch)
+        return (batch.half() if self.half else batch), letterboxes
+
+    @torch.inference_mode()
+    def decode(self, outputs: dict, letterboxes: list) -> list[Detections]:
+        """Stage 3 of ``detect_batch`` (after ``self.network``): peaks -> detections in each image's pixels."""
         raw = decode_outputs(
             outputs, self.max_detections, self.score_threshold, down_ratio=self.config.down_ratio, nms_iou=self.nms_iou
         )
         results = []
-        for det, lb in zip(raw, boxes_maps):
+        for det, lb in zip(raw, letterboxes):
             boxes = lb.to_image(det.boxes.numpy())
             keep = box_areas(boxes) > max(self.min_box_area, 0.0)
             results.append(

@@ -15,6 +15,14 @@ import numpy as np
 BACKENDS = ("auto", "torch", "onnxruntime")
 
 
+def backend_name(value: str | None) -> str:
+    """A backend as given (any case, spaces, None/'' = 'auto') -> its name in ``BACKENDS``; ValueError otherwise."""
+    name = (value or "auto").strip().lower()
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {list(BACKENDS)}, got {value!r}")
+    return name
+
+
 def _as2d(a, cols: int, dtype) -> np.ndarray:
     arr = np.asarray(a, dtype=dtype)
     if arr.size == 0:
