@@ -82,6 +82,17 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def parse_frame_size(text: str) -> tuple[int, int]:
+    """'1280x720' -> (1280, 720): any positive size (a camera's)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"frame size must look like 1280x720, got {text!r}") from exc
+    if w < 1 or h < 1:
+        raise argparse.ArgumentTypeError(f"frame size must be positive, got {text!r}")
+    return w, h
+
+
 def parse_sizes(text: str) -> list[tuple[int, int]]:
     return [parse_size(t) for t in text.split(",") if t.strip()]
 
@@ -91,8 +102,9 @@ def demo_video_path() -> Path:
     return Path(os.environ.get("SOTMOT_DATA_DIR", REPO / "data_cache")) / "vtest.avi"
 
 
-def load_source_image(frame_index: int = 100) -> tuple[np.ndarray, str]:
-    """A 768x576 BGR uint8 frame of the demo video when present, else a random image of that size."""
+def load_source_image(frame_index: int = 100, size: tuple[int, int] = SOURCE_SIZE) -> tuple[np.ndarray, str]:
+    """A BGR uint8 frame of the demo video resized to ``size`` (its own 768x576 by default) when the video is
+    present, else a random image of that size."""
     path = demo_video_path()
     if path.is_file():
         import cv2
@@ -102,11 +114,11 @@ def load_source_image(frame_index: int = 100) -> tuple[np.ndarray, str]:
         ok, frame = cap.read()
         cap.release()
         if ok and frame is not None:
-            if (frame.shape[1], frame.shape[0]) != SOURCE_SIZE:
-                frame = cv2.resize(frame, SOURCE_SIZE, interpolation=cv2.INTER_AREA)
+            if (frame.shape[1], frame.shape[0]) != tuple(size):
+                frame = cv2.resize(frame, tuple(size), interpolation=cv2.INTER_AREA)
             return np.ascontiguousarray(frame), f"{path.name} frame {frame_index}"
     rng = np.random.default_rng(0)
-    return rng.integers(0, 256, (SOURCE_SIZE[1], SOURCE_SIZE[0], 3), dtype=np.uint8), "random image"
+    return rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8), "random image"
 
 
 def bundled_config() -> ModelConfig | None:
@@ -209,8 +221,10 @@ def bench_detectors(args, image: np.ndarray, device: torch.device) -> list[dict]
     for label, model, sizes in detector_cases(args):
         n_params = sum(p.numel() for p in model.parameters())
         for w, h in sizes:
-            det = Detector(model, device=device, half=args.half, input_size=(w, h), backend=args.backend)
+            det = Detector(model, device=device, half=args.half, input_size=(w, h), backend=args.backend,
+                           trim_padding=args.trim_padding)
             stats = time_detector(det, image, args.runs, args.warmup)
+            w, h = det.batch_input_size([image])  # what the network computed (trim_padding)
             row = {
                 "model": label,
                 "backbone": model.config.backbone,
@@ -386,6 +400,10 @@ def parse_args(argv=None):
                    help="inference engine (default auto: ONNX Runtime on the CPU when installed)")
     p.add_argument("--backbones", type=lambda s: [b.strip() for b in s.split(",") if b.strip()],
                    default=list(BACKBONES), help=f"comma-separated, from {','.join(BACKBONES)}")
+    p.add_argument("--frame-size", type=parse_frame_size, default=SOURCE_SIZE, metavar="WxH",
+                   help="camera frame size: the demo frame resized to it (default 768x576; e.g. 1280x720)")
+    p.add_argument("--trim-padding", action="store_true",
+                   help="the Detector's trim_padding (the input column shows what the network ran at)")
     p.add_argument("--sizes", type=parse_sizes, default=None,
                    help="network input sizes WxH,WxH for every backbone (default: per backbone, see docstring)")
     p.add_argument("--checkpoint", default=None, help="time this model file instead of random-weight backbones")
@@ -425,7 +443,7 @@ def main(argv=None) -> int:
     out = {"environment": env, "args": {k: v for k, v in vars(args).items()}}
 
     if not args.no_detector:
-        image, source = load_source_image()
+        image, source = load_source_image(size=args.frame_size)
         print(f"source: {source}, {image.shape[1]}x{image.shape[0]} BGR; {args.runs} runs after {args.warmup} warm-up")
         out["detector"] = {"source": source, "source_size": [image.shape[1], image.shape[0]], "runs": args.runs,
                            "warmup": args.warmup, "results": []}

@@ -17,7 +17,7 @@ from .boxes import box_areas
 from .decode import decode_outputs
 from .model.checkpoint import load_model
 from .model.network import SOTMOTNet
-from .preprocess import to_network_input
+from .preprocess import to_network_input, trimmed_input_size
 from .tracking.config import TrackerConfig, config_for_model
 from .types import Detections, backend_name
 
@@ -88,7 +88,12 @@ class Detector:
             takes the model file's value (``meta["detector"]``, chosen on validation scenes) unless given.
         backend: 'auto' (ONNX Runtime on the CPU when installed, else PyTorch), 'torch' or 'onnxruntime'
             (see ``resolve_backend``); ``self.backend`` says which one runs. ONNX Runtime gets the network
-            exported at this input size; the PyTorch model stays in ``self.model`` (its config, its weights).
+            exported in memory; the PyTorch model stays in ``self.model`` (its config, its weights).
+        trim_padding: run each batch at the smallest input (multiples of 32, at most ``input_size``) that holds
+            its frames at their letterbox scale (``preprocess.trimmed_input_size``): a 16:9 camera at 640x480
+            computes 640x384, ~19 % less time, and the people keep their size. Off by default: the bundled
+            model was trained on letterboxed 4:3 inputs and lost tune-clip accuracy without the grey bands
+            (model card, "Trimming the letterbox's padding").
     """
 
     def __init__(
@@ -103,6 +108,7 @@ class Detector:
         channels_last: bool | None = None,
         nms_iou: float = 1.0,
         backend: str = "auto",
+        trim_padding: bool = False,
     ):
         if not 0.0 <= float(score_threshold) <= 1.0:
             raise ValueError(f"score_threshold must be in [0, 1], got {score_threshold}")
@@ -130,6 +136,7 @@ class Detector:
         self.max_detections = int(max_detections)
         self.min_box_area = float(min_box_area)
         self.nms_iou = float(nms_iou)
+        self.trim_padding = bool(trim_padding)
         requested = backend_name(backend)
         self.backend = resolve_backend(requested, self.device, self.half)
         self.network = self.model
@@ -186,13 +193,25 @@ class Detector:
         batch, letterboxes = self.prepare(images_bgr)
         return self.decode(self.network(batch), letterboxes)
 
+    def batch_input_size(self, images_bgr: list[np.ndarray]) -> tuple[int, int]:
+        """(width, height) of the network input for these images: ``input_size``, or with ``trim_padding`` the
+        smallest one that holds every image at its letterbox scale."""
+        net_w, net_h = self.input_size
+        if not self.trim_padding:
+            return net_w, net_h
+        sizes = [trimmed_input_size(img.shape[1], img.shape[0], net_w, net_h) for img in images_bgr]
+        return max(w for w, _ in sizes), max(h for _, h in sizes)
+
     def prepare(self, images_bgr: list[np.ndarray]) -> tuple[torch.Tensor, list]:
         """Stage 1 of ``detect_batch``: the letterboxed batch on the device, and each image's letterbox."""
-        net_w, net_h = self.input_size
-        inputs, letterboxes = [], []
         for image in images_bgr:
             if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
                 raise ValueError("images must be HxWx3 uint8 BGR numpy arrays")
+            if image.shape[0] < 1 or image.shape[1] < 1:
+                raise ValueError(f"empty image of shape {image.shape}")
+        net_w, net_h = self.batch_input_size(images_bgr)
+        inputs, letterboxes = [], []
+        for image in images_bgr:
             chw, lb = to_network_input(image, net_w, net_h)
             inputs.append(chw)
             letterboxes.append(lb)

@@ -61,6 +61,16 @@ def letterbox_params(src_width: int, src_height: int, net_width: int, net_height
     return Letterbox(scale, float(left), float(top), src_width, src_height), new_w, new_h, left, top
 
 
+def trimmed_input_size(src_width: int, src_height: int, net_width: int, net_height: int,
+                       multiple: int = 32) -> tuple[int, int]:
+    """The network input for a frame with the letterbox's padding trimmed: the frame keeps (within a rounding
+    pixel) the scale it has in ``net_width x net_height``, and the input shrinks to the smallest multiple of
+    ``multiple`` that holds it. A 16:9 camera at a 640x480 input -> 640x384 (20 % fewer pixels to compute);
+    a 4:3 camera keeps 640x480."""
+    _, new_w, new_h, _, _ = letterbox_params(src_width, src_height, net_width, net_height)
+    return (min(net_width, -(-new_w // multiple) * multiple), min(net_height, -(-new_h // multiple) * multiple))
+
+
 def resize_interpolation(src_width: int, src_height: int, new_width: int, new_height: int) -> int:
     """The OpenCV interpolation for resizing to ``new_width x new_height``: area averaging when shrinking,
     bilinear when enlarging (either side), as the training warp enlarges."""

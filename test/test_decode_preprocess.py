@@ -33,6 +33,21 @@ def test_letterbox_averages_when_shrinking_and_interpolates_bilinearly_when_enla
     np.testing.assert_array_equal(padded, cv2.resize(big, (512, 384), interpolation=cv2.INTER_AREA))
 
 
+def test_trimmed_input_keeps_the_letterbox_scale_and_drops_the_padding():
+    from sotmot_ros.preprocess import trimmed_input_size
+
+    assert trimmed_input_size(1280, 720, 640, 480) == (640, 384)  # 16:9: 640x360 of content
+    assert trimmed_input_size(768, 576, 640, 480) == (640, 480)  # 4:3 fills the input
+    assert trimmed_input_size(426, 240, 640, 480) == (640, 384)  # enlarged 1.5x to 639x360
+    assert trimmed_input_size(480, 640, 640, 480) == (384, 480)  # portrait
+    assert trimmed_input_size(100, 10000, 512, 384) == (32, 384)  # never below one multiple
+    for w, h in ((1280, 720), (1920, 1080), (426, 240), (480, 640), (1000, 999)):
+        tw, th = trimmed_input_size(w, h, 640, 480)
+        assert tw % 32 == th % 32 == 0 and tw <= 640 and th <= 480
+        full, trimmed = letterbox_params(w, h, 640, 480)[0], letterbox_params(w, h, tw, th)[0]
+        assert abs(trimmed.scale / full.scale - 1) < 0.005  # people keep their size at the input
+
+
 def test_network_input_is_rgb_in_unit_range():
     img = np.zeros((64, 64, 3), np.uint8)
     img[..., 0] = 255  # pure blue in BGR

@@ -30,7 +30,7 @@ def _scene(h=480, w=640, seed=0):
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
 
 
-def test_onnxruntime_network_reproduces_the_torch_head_maps_for_any_batch_size():
+def test_onnxruntime_network_reproduces_the_torch_head_maps_for_any_batch_and_input_size():
     model, _ = load_model(None)  # the bundled default model
     w, h = 640, 480
     ort_net = onnxruntime_network.OnnxRuntimeNetwork(model, w, h, threads=2)
@@ -44,8 +44,14 @@ def test_onnxruntime_network_reproduces_the_torch_head_maps_for_any_batch_size()
             assert out[name].shape == ref[name][:n].shape, name
             scale = float(ref[name].abs().max()) + 1e-6
             assert float((out[name] - ref[name][:n]).abs().max()) < 1e-4 * max(scale, 1.0), name
-    with pytest.raises(ValueError, match="does not match the exported"):
-        ort_net(batch[:, :, :448])
+    # one graph for every input size: a trimmed 16:9 input (640x384) gives PyTorch's maps at that size
+    trimmed = batch[:, :, :384]
+    with torch.inference_mode():
+        ref = model(trimmed)
+    out = ort_net(trimmed)
+    for name in HEAD_NAMES:
+        assert out[name].shape == ref[name].shape == (2, ref[name].shape[1], 96, 160), name
+        assert float((out[name] - ref[name]).abs().max()) < 1e-4 * max(float(ref[name].abs().max()), 1.0), name
 
 
 @pytest.mark.skipif(not VIDEO.is_file(), reason=f"demo video absent ({VIDEO}); run scripts/fetch_demo_video.sh")
@@ -97,8 +103,34 @@ def test_a_model_onnx_cannot_take_falls_back_to_torch_under_auto_and_fails_when_
 
 
 def test_the_onnxruntime_engine_follows_the_input_size_given_to_the_detector():
-    det = Detector.from_checkpoint(None, device="cpu", backend="onnxruntime", input_size=(320, 256))
+    det = Detector.from_checkpoint(None, device="cpu", backend="onnxruntime", input_size=(320, 256), trim_padding=True)
     assert det.backend == "onnxruntime" and det.input_size == (320, 256)
-    assert det.network.size == (320, 256)
-    out = det.detect_batch([_scene(240, 320), _scene(480, 640, seed=3)])  # frames of any size, one batch
+    wide, square = _scene(360, 640), _scene(480, 640, seed=3)
+    # the padding of a 16:9 frame is trimmed; a batch runs at the size its largest frame needs
+    assert det.batch_input_size([wide]) == (320, 192)
+    assert det.batch_input_size([wide, square]) == (320, 256)
+    assert det.prepare([wide])[0].shape == (1, 3, 192, 320)
+    out = det.detect_batch([_scene(240, 320), square])  # frames of any size, one batch
     assert len(out) == 2
+    det.trim_padding = False
+    assert det.batch_input_size([wide]) == (320, 256)
+
+
+@pytest.mark.skipif(not VIDEO.is_file(), reason=f"demo video absent ({VIDEO}); run scripts/fetch_demo_video.sh")
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_trimming_the_padding_finds_the_same_people_on_a_wide_camera(backend):
+    """A 16:9 view (PETS frame 101 cropped to 768x432) runs at 640x384 instead of 640x480 and finds the same
+    people at the same places."""
+    cap = cv2.VideoCapture(str(VIDEO))
+    image = [cap.read()[1] for _ in range(101)][-1][72:504]
+    cap.release()
+    trimmed = Detector.from_checkpoint(None, device="cpu", backend=backend, trim_padding=True)
+    full = Detector.from_checkpoint(None, device="cpu", backend=backend)
+    assert trimmed.batch_input_size([image]) == (640, 384) and full.batch_input_size([image]) == (640, 480)
+    a, b = trimmed(image), full(image)
+    high = 0.3
+    a_boxes, b_boxes = a.boxes[a.scores >= high], b.boxes[b.scores >= high]
+    assert len(b_boxes) > 3 and abs(len(a_boxes) - len(b_boxes)) <= 1
+    from sotmot_ros.evaluation import iou_matrix
+
+    assert (iou_matrix(b_boxes, a_boxes).max(axis=1) >= 0.8).mean() >= 0.9

@@ -227,6 +227,8 @@ def test_detector_kwargs_need_both_input_sizes_or_neither():
     with pytest.raises(ValueError, match="both be 0 or both set"):
         P.detector_kwargs(dict(defaults(), input_width=64))
     assert P.detector_kwargs(dict(defaults(), model_path=""))["path"] is None
+    assert P.detector_kwargs(defaults())["trim_padding"] is False
+    assert P.detector_kwargs(dict(defaults(), trim_padding=True))["trim_padding"] is True
 
 
 def test_backend_is_a_checked_choice_passed_to_the_detector():

@@ -97,11 +97,12 @@ def test_track_command_with_stand_in_detector(video, tmp_path, monkeypatch, caps
     class StandIn:
         meta: dict = {}  # no tuned settings: the library defaults apply
         input_size = (64, 64)
-        backend, device = "torch", "cpu"
+        backend, device, trim_padding = "torch", "cpu", False
 
         @classmethod
-        def from_checkpoint(cls, path, device="auto", half=False, score_threshold=0.1, input_size=None, backend="auto"):
-            assert path == "ckpt.pt" and input_size is None and backend == "auto"
+        def from_checkpoint(cls, path, device="auto", half=False, score_threshold=0.1, input_size=None, backend="auto",
+                            trim_padding=False):
+            assert path == "ckpt.pt" and input_size is None and backend == "auto" and trim_padding is False
             return cls()
 
         def __call__(self, image):

@@ -85,6 +85,10 @@ def test_sotmot_track_backend_flag_picks_the_engine(capsys, caplog, tmp_path):
     with caplog.at_level("INFO", logger="sotmot.track"):
         assert cli.main(["track", str(folder), "--input-size", "128x96", "--backend", "torch", "--no-progress"]) == 0
     assert "model: default (128x96 input, torch on cpu)" in caplog.text
+    with caplog.at_level("INFO", logger="sotmot.track"):
+        assert cli.main(["track", str(folder), "--input-size", "128x96", "--backend", "torch", "--no-progress",
+                         "--trim-padding"]) == 0
+    assert "model: default (128x96 input, padding trimmed, torch on cpu)" in caplog.text
 
 
 rcl = pytest.importorskip("rcl_interfaces", reason="ROS 2 (rclpy) not importable: run scripts/setup_env.sh")

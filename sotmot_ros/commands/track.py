@@ -57,6 +57,9 @@ def register(subparsers) -> None:
     p.add_argument("--half", action="store_true", help="half precision on CUDA")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="inference engine: auto = ONNX Runtime on the CPU when installed, else PyTorch")
+    p.add_argument("--trim-padding", action="store_true",
+                   help="run at the smallest input that holds the frame at its letterbox scale (a 16:9 video at "
+                   "640x480 computes 640x384, ~19%% less time; the bundled model loses a little accuracy: model card)")
     p.add_argument("--input-size", type=input_size_arg, default=None, metavar="WxH",
                    help="network input, multiples of 32 (default: the model's; e.g. 512x384 for ~1.5x the speed "
                    "of the default model's 640x480 on a CPU)")
@@ -86,11 +89,11 @@ def run(args: argparse.Namespace) -> int:
     if (args.last is not None and args.last < args.first) or (source.length and args.first > source.length):
         return _no_frames(args, source)
     detector = Detector.from_checkpoint(args.checkpoint, device=args.device, half=args.half, input_size=args.input_size,
-                                        backend=args.backend)
+                                        backend=args.backend, trim_padding=args.trim_padding)
     config, origin = config_for_model(detector.meta, tracker_overrides(args))
     log = logging.getLogger("sotmot.track")
-    log.info("model: %s (%dx%d input, %s on %s)", args.checkpoint or "default", *detector.input_size,
-             detector.backend, detector.device)
+    log.info("model: %s (%dx%d input%s, %s on %s)", args.checkpoint or "default", *detector.input_size,
+             ", padding trimmed" if detector.trim_padding else "", detector.backend, detector.device)
     log.info("tracker: %s", origin)
     detector.score_threshold = config.low_score_threshold  # the tracker's lowest threshold is the decode threshold
     tracker = Tracker(config)

@@ -3,8 +3,9 @@
 A small depthwise network like the yolox_nano body spends much of a PyTorch CPU step in per-op overhead;
 ONNX Runtime fuses the graph (conv + activation, constant folding): the bundled model's detector step at
 640x480 took 56-57 vs 65-68 ms on this project's 2-core machine (``bench/bench_model.py --backend``). The graph is exported in
-memory from the loaded model when a Detector is built (~0.5 s), for its input size and any batch size, so
-there is no second model file to keep in sync. Needs the optional packages ``onnxruntime`` and ``onnx``
+memory from the loaded model when a Detector is built (~0.5 s), for any batch and input size (the Detector
+can trim the letterbox's padding per camera shape; a graph with free height and width runs as fast as a fixed
+one), so there is no second model file to keep in sync. Needs the optional packages ``onnxruntime`` and ``onnx``
 (``pip install .[fast]``); tracking never does: the Detector falls back to PyTorch without them.
 """
 
@@ -46,13 +47,14 @@ class _HeadTuple(torch.nn.Module):
 
 
 def export_onnx(model: SOTMOTNet, width: int, height: int) -> bytes:
-    """The model (float32, on the CPU) as an ONNX graph for ``width`` x ``height`` inputs and any batch size."""
+    """The model (float32, on the CPU) as an ONNX graph traced at ``width`` x ``height``; batch, height and
+    width stay free (multiples of 32, as the network needs)."""
     buf = io.BytesIO()
     with warnings.catch_warnings():  # torch >= 2.9 warns that the TorchScript exporter is the legacy one
         warnings.simplefilter("ignore")
         torch.onnx.export(
             _HeadTuple(model.eval()), torch.zeros(1, 3, height, width), buf, opset_version=OPSET, dynamo=False,
-            input_names=[INPUT_NAME], output_names=list(HEAD_NAMES), dynamic_axes={INPUT_NAME: {0: "batch"}},
+            input_names=[INPUT_NAME], output_names=list(HEAD_NAMES), dynamic_axes={INPUT_NAME: {0: "batch", 2: "height", 3: "width"}},
         )
     return buf.getvalue()
 
@@ -72,14 +74,10 @@ class OnnxRuntimeNetwork:
         # no busy-waiting between runs: the node's other threads (image conversion, tracking, publishing)
         # share the same cores
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.size = (int(width), int(height))
         self.session = ort.InferenceSession(export_onnx(model, width, height), options,
                                             providers=["CPUExecutionProvider"])
 
     def __call__(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        if tuple(batch.shape[-2:]) != (self.size[1], self.size[0]):
-            raise ValueError(f"input {tuple(batch.shape[-2:])} (HxW) does not match the exported "
-                             f"{self.size[1]}x{self.size[0]}")
         x = np.ascontiguousarray(batch.detach().float().cpu().numpy())
         outputs = self.session.run(None, {INPUT_NAME: x})
         return {name: torch.from_numpy(out) for name, out in zip(HEAD_NAMES, outputs)}
