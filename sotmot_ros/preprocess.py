@@ -8,7 +8,7 @@ Resampling (``resize_interpolation``): a frame that shrinks is averaged (``INTER
 made for frames that always shrink); a frame that is enlarged (a camera smaller than the network input) is
 interpolated bilinearly, as training enlarges it (``augment.warp_image``). FairMOT's ``INTER_AREA`` is close to
 nearest-neighbour when enlarging; its blocky edges cost the bundled model up to 14 AP points on 120-row
-cameras (model card, "Low-resolution cameras").
+cameras (model card, "Small cameras").
 """
 
 from __future__ import annotations
