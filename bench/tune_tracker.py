@@ -3,7 +3,7 @@
     python bench/cache_detections.py                    # once: detections of the val split 318-397
     python bench/tune_tracker.py [--cache runs/bench/dets_vtest_0318-0397.npz] [--jobs 1] [--json out.json]
 
-Two stages, every configuration scored with ``sotmot_ros.evaluation`` on the cached frame range only
+Three stages, every configuration scored with ``sotmot_ros.evaluation`` on the cached frame range only
 (see ``compare_trackers.py``):
 
 A. association, detection/lifecycle knobs at their defaults: ``sot_lambda`` x ``weight_sot`` (with
@@ -12,7 +12,10 @@ B. detection thresholds and lifecycle, for the best ``--top-a`` association sett
    default one: ``high_score_threshold`` (``new_track_score_threshold`` follows at high + 0.1, as in the
    defaults) x ``low_score_threshold`` x ``max_lost_seconds`` x ``min_hits``.
 
-All configurations of both stages are ranked by IDF1, then MOTA, then HOTA, then by fewer fields changed
+C. one field at a time around the best configuration so far (``REFINE``: the grids' values, every lambda
+   and weight_sot 0.3), moving while a single change ranks higher (at most three moves).
+
+All configurations of the stages are ranked by IDF1, then MOTA, then HOTA, then by fewer fields changed
 from the defaults (ties go to the defaults); the top 10 and the defaults' own score and rank are
 printed. Separately, ``sot_lambda`` alone is swept with every other field at its default (a table for
 the model card, with the median association time).
@@ -60,6 +63,9 @@ GRID_B = {
     "min_sot_response": (0.1, 0.3),
     "min_similarity_stage1": (0.1, 0.2, 0.3),
 }
+# Stage C: every field alone around the best so far (a staged grid cannot visit every combination: for v6 it
+# stored weight_sot 0.7 while 0.3, outside its grid, was better on the same data).
+REFINE = {**GRID_A, **GRID_B, "sot_lambda": LAMBDAS, "weight_sot": (0.3, 0.5, 0.7, 0.9)}
 RANK_KEYS = ("IDF1", "MOTA", "HOTA")
 SHOW = ("IDF1", "MOTA", "HOTA", "IDs", "FP", "FN")
 
@@ -154,10 +160,31 @@ def _dedupe(configs: list[dict]) -> list[dict]:
     return out
 
 
+def neighbours(overrides: dict, axes: dict) -> list[dict]:
+    """Every valid configuration that changes one field of ``overrides`` to another value of ``axes``."""
+    current = make_config(overrides).to_dict()
+    return _dedupe([{**overrides, k: v} for k, values in axes.items() for v in values if current[k] != v])
+
+
+def refine(cache, gt_path, start: dict, axes: dict = REFINE, rounds: int = 3, fmt: str = "mot15",
+           jobs: int = 1) -> tuple[list[dict], int]:
+    """Stage C: move to the best single-field change of the current best while one ranks higher, at most
+    ``rounds`` times. Returns every scored configuration and the number of moves."""
+    best, scored, moves = start, [], 0
+    for _ in range(rounds):
+        results = score_all(cache, gt_path, neighbours(best["overrides"], axes), fmt, jobs)
+        scored.extend(results)
+        top = min(results, key=rank_key, default=None)
+        if top is None or rank_key(top) >= rank_key(best):
+            break
+        best, moves = top, moves + 1
+    return scored, moves
+
+
 def tune(cache: DetectionCache, gt_path: str, grid_a: dict = GRID_A, grid_b: dict = GRID_B, top_a: int = 3,
-         lambdas=LAMBDAS, fmt: str = "mot15", jobs: int = 1) -> dict:
-    """Both stages, then the lambda sweep at the best configuration; returns
-    ``{default, ranked, best, lambda, stage sizes, seconds}``."""
+         lambdas=LAMBDAS, fmt: str = "mot15", jobs: int = 1, refine_axes: dict | None = REFINE) -> dict:
+    """Stages A and B, the lambda sweep at the best configuration, then stage C (``refine``; None = skip);
+    returns ``{default, ranked, best, lambda, stage sizes, refine_moves, seconds}``."""
     t0 = time.perf_counter()
     floor = (cache[0] if isinstance(cache, (list, tuple)) else cache).meta.get("score_threshold")
     lows = [v for v in grid_b.get("low_score_threshold", ()) if floor is not None and v < floor]
@@ -176,10 +203,12 @@ def tune(cache: DetectionCache, gt_path: str, grid_a: dict = GRID_A, grid_b: dic
     best = {k: v for k, v in ranked[0]["overrides"].items() if k != "sot_lambda"}
     lam = score_all(cache, gt_path, [{**best, "sot_lambda": v} for v in lambdas], fmt, jobs)
     ranked = _unique_ranked(ranked + lam)
+    stage_c, moves = refine(cache, gt_path, ranked[0], refine_axes, fmt=fmt, jobs=jobs) if refine_axes else ([], 0)
+    ranked = _unique_ranked(ranked + stage_c)
     rank_of_default = next(i for i, r in enumerate(ranked) if not r["changed"]) + 1
     return {"default": default, "default_rank": rank_of_default, "ranked": ranked, "best": best, "lambda": lam,
-            "num_configs": len(ranked), "stage_sizes": [len(stage_a), len(configs_b)],
-            "seconds": time.perf_counter() - t0}
+            "num_configs": len(ranked), "stage_sizes": [len(stage_a), len(configs_b), len(stage_c)],
+            "refine_moves": moves, "seconds": time.perf_counter() - t0}
 
 
 def _unique_ranked(results: list[dict]) -> list[dict]:
@@ -284,7 +313,8 @@ def main(argv=None) -> int:
               f"detections, fps {cache.fps:g}, checkpoint {cache.meta.get('checkpoint', '?')}")
     out = tune(cache, gt_arg, top_a=args.top_a, fmt=args.fmt, jobs=args.jobs)
     print(f"{out['num_configs']} configurations (stage A {out['stage_sizes'][0]}, stage B {out['stage_sizes'][1]}, "
-          f"+ lambda sweep) in {out['seconds']:.0f} s; ranked by IDF1, MOTA, HOTA (ratios in %)")
+          f"+ lambda sweep, stage C {out['stage_sizes'][2]} one-field changes with {out['refine_moves']} moves) in "
+          f"{out['seconds']:.0f} s; ranked by IDF1, MOTA, HOTA (ratios in %)")
     print(format_ranking(out, args.top))
     print(f"\nsot_lambda alone (all other fields at the best configuration: {_fmt_changed(out['best'])}):")
     print(format_lambda_table(out))

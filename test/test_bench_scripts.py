@@ -114,9 +114,20 @@ def test_tune_tracker(synth):
     cache, gt = synth
     grid_a = {"sot_lambda": (0.1, 0.5), "weight_sot": (0.7, 0.9)}
     grid_b = {"high_score_threshold": (0.5, 0.6), "min_hits": (1, 2)}
-    kw = dict(grid_a=grid_a, grid_b=grid_b, top_a=1, lambdas=(0.05, 0.5, 2.0))
+    axes = {"sot_lambda": (0.05, 0.5, 2.0), "weight_sot": (0.3, 0.5, 0.9), "min_hits": (1, 2, 3)}
+    kw = dict(grid_a=grid_a, grid_b=grid_b, top_a=1, lambdas=(0.05, 0.5, 2.0), refine_axes=axes)
     out = tt.tune(cache, gt, **kw)
     assert out["stage_sizes"][0] == 4 and out["stage_sizes"][1] in (4, 8)  # 4 if the best A is the default
+    # stage C leaves a best that no single change of its axes beats
+    best = out["ranked"][0]
+    assert out["stage_sizes"][2] > 0 and 0 <= out["refine_moves"] <= 3
+    around = tt.score_all(cache, gt, tt.neighbours(best["overrides"], axes))
+    assert around and all(tt.rank_key(r) >= tt.rank_key(best) for r in around)
+    # from a poor start (a high threshold that drops real people) one move finds the better neighbour
+    poor = tt.score_config(cache, gt, {"high_score_threshold": 0.6})
+    scored, moves = tt.refine(cache, gt, poor, {"high_score_threshold": (0.3, 0.5, 0.6), "min_hits": (1, 2)})
+    top = min(scored, key=tt.rank_key)
+    assert moves >= 1 and top["IDF1"] > poor["IDF1"] + 0.05 and top["overrides"]["high_score_threshold"] < 0.6
     assert 1 <= out["default_rank"] <= out["num_configs"] == len(out["ranked"])
     keys = [tt.rank_key(r) for r in out["ranked"]]
     assert keys == sorted(keys)

@@ -412,6 +412,9 @@ def node_b(client):
         "image_transport_type": "compressed",
         "use_sim_time": True,
         "min_hits": 1,
+        # IDs are asserted across resends of lost best-effort frames: on a loaded machine one frame can take
+        # seconds of (sim = wall) time, which must not end a track and give its person a new ID
+        "max_lost_seconds": 60.0,
         "qos_reliability": "best_effort",
         "diagnostics_period": 0.5,
         "autostart": True,
