@@ -74,8 +74,10 @@ def load_split(name: str, path: str = SPLITS) -> list[dict]:
 def sequence_cache(entry: dict, checkpoint: str, cache_dir: str, low_res: int | None = None,
                    camera_rows: int | None = None) -> DetectionCache:
     """Detections of one sequence, cached per (model file content, letterbox version, sequence, frame range,
-    low_res, camera_rows)."""
+    low_res, camera_rows). ``checkpoint``: a model file or a bundled model's name."""
     from sotmot_ros.sources import open_source
+
+    checkpoint = str(resolve_model_path(checkpoint))
 
     first = int(entry.get("first", 1))
     last = entry.get("last") or open_source(entry["source"]).length

@@ -1,27 +1,29 @@
-"""Small grid search over ``TrackerConfig`` on cached validation detections (the defaults' justification).
+"""Search ``TrackerConfig`` on cached detections of validation scenes: the settings stored in a model file.
 
-    python bench/cache_detections.py                    # once: detections of the val split 318-397
-    python bench/tune_tracker.py [--cache runs/bench/dets_vtest_0318-0397.npz] [--jobs 1] [--json out.json]
+    python bench/tune_tracker.py --split tune,fit --checkpoint NEW.pt [--jobs 2] [--write]   # config/people_splits.yaml
+    python bench/tune_tracker.py --splits my_scenes.yaml --split mine --checkpoint NEW.pt --write  # your own scenes
+    python bench/tune_tracker.py --cache dets.npz --gt gt.txt       # one cache of bench/cache_detections.py
 
-Three stages, every configuration scored with ``sotmot_ros.evaluation`` on the cached frame range only
-(see ``compare_trackers.py``):
+With ``--split`` the detector's box NMS IoU is chosen first (mean AP@0.5 over the scenes); then three stages
+of tracker settings, every configuration scored with ``sotmot_ros.evaluation`` on the cached frames only
+(see ``compare_trackers.py``), the mean over the scenes:
 
-A. association, detection/lifecycle knobs at their defaults: ``sot_lambda`` x ``weight_sot`` (with
-   ``weight_iou = 1 - weight_sot``) x ``min_sot_response`` x ``min_similarity_stage1``;
-B. detection thresholds and lifecycle, for the best ``--top-a`` association settings of A plus the
-   default one: ``high_score_threshold`` (``new_track_score_threshold`` follows at high + 0.1, as in the
-   defaults) x ``low_score_threshold`` x ``max_lost_seconds`` x ``min_hits``.
-
+A. detection thresholds and lifecycle (they depend on the model's calibration, so they come first):
+   ``GRID_A`` = high / new-track / low score thresholds x ``min_hits`` x ``max_lost_seconds``;
+B. association for the best ``--top-a`` settings of A and the default ones: ``GRID_B`` = ``sot_lambda`` x ``sot_normalize`` x
+   ``weight_sot`` (``weight_iou = 1 - weight_sot``) x ``min_sot_response`` x ``min_similarity_stage1``;
+   then ``sot_lambda`` alone over ``LAMBDAS`` at the best configuration (a table for the model card, with the
+   median association time);
 C. one field at a time around the best configuration so far (``REFINE``: the grids' values, every lambda
    and weight_sot 0.3), moving while a single change ranks higher (at most three moves).
 
-All configurations of the stages are ranked by IDF1, then MOTA, then HOTA, then by fewer fields changed
-from the defaults (ties go to the defaults); the top 10 and the defaults' own score and rank are
-printed. Separately, ``sot_lambda`` alone is swept with every other field at its default (a table for
-the model card, with the median association time).
+All configurations are ranked by IDF1, then MOTA, then HOTA, then by fewer fields changed from the
+defaults (ties go to the defaults); the top 10 and the defaults' own score and rank are printed.
+``--write`` stores the best (and the NMS IoU) in the model file, where ``config_for_model`` finds them.
+The report split is refused: its numbers stay held out of every choice.
 
-The validation split is short (80 frames, a handful of people): one identity switch moves IDF1 by
-several points, so treat small gains as noise and prefer the defaults unless a change wins clearly.
+Validation scenes are short (a few hundred frames, a handful of people): one identity switch moves IDF1 by
+several points, so treat small gains as noise.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cache_detections import DEFAULT_GT, DetectionCache, apply_nms, load_cache, write_json_report  # noqa: E402
-from compare_trackers import DEFAULT_CACHE, evaluate_rows, run_sotmot  # noqa: E402
+from compare_trackers import evaluate_rows, run_sotmot  # noqa: E402
 
 from sotmot_ros.tracking import TrackerConfig  # noqa: E402
 
@@ -275,30 +277,40 @@ def sweep_nms(caches: list, gts: list[str], values=NMS_SWEEP) -> dict[float, flo
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cache", default=DEFAULT_CACHE, help="npz from bench/cache_detections.py")
-    p.add_argument("--gt", default=DEFAULT_GT)
+    p.add_argument("--cache", default=None, help="npz from bench/cache_detections.py (instead of --split)")
+    p.add_argument("--gt", default=DEFAULT_GT, help="MOT file of --cache's sequence")
     p.add_argument("--fmt", default="mot15", choices=("mot15", "mot17"))
     p.add_argument("--top-a", type=int, default=3, help="association settings of stage A carried into stage B")
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--jobs", type=int, default=1, help="worker processes (the machine is shared: keep it small)")
     p.add_argument("--json", default=None)
     p.add_argument("--split", default=None,
-                   help="tune on splits of config/people_splits.yaml (e.g. tune, or tune,fit) instead of --cache/--gt; "
+                   help="tune on splits of the --splits file (e.g. tune, or tune,fit) instead of --cache/--gt; "
                         "needs --checkpoint")
-    p.add_argument("--checkpoint", default=None, help="model file whose detections --split uses")
+    p.add_argument("--splits", default=None, help="the splits file (default: config/people_splits.yaml); your own "
+                   "scenes: the same layout (see bench/evaluate_people.py)")
+    p.add_argument("--cache-dir", default=None, help="where --split's detection caches live (default: "
+                   "runs/bench/people)")
+    p.add_argument("--checkpoint", default=None, help="model file (or a bundled model's name) whose detections --split "
+                   "uses")
     p.add_argument("--write", action="store_true",
                    help="store the best configuration in the --checkpoint file (meta['tracker']): the settings "
                         "sotmot track, Detector/Tracker users and the ROS node then use with that model")
     args = p.parse_args(argv)
+    if bool(args.split) == bool(args.cache):
+        p.error("give either --split (validation scenes, with --checkpoint) or --cache (one cached sequence)")
     if args.split:
         if not args.checkpoint:
             p.error("--split needs --checkpoint")
-        from evaluate_people import CACHE_DIR, load_split, sequence_cache, split_names
+        from evaluate_people import CACHE_DIR, SPLITS, load_split, sequence_cache, split_names
+
+        from sotmot_ros.model.checkpoint import resolve_model_path
 
         if "report" in split_names(args.split):
             p.error("the report split is never tuned on: its numbers must stay held out of every choice")
-        entries = load_split(args.split)
-        raw = [sequence_cache(e, args.checkpoint, CACHE_DIR) for e in entries]
+        args.checkpoint = str(resolve_model_path(args.checkpoint))  # --write changes this file
+        entries = load_split(args.split, args.splits or SPLITS)
+        raw = [sequence_cache(e, args.checkpoint, args.cache_dir or CACHE_DIR) for e in entries]
         gt_arg = [e["gt"] for e in entries]
         nms_ap = sweep_nms(raw, gt_arg)
         best_nms = max(nms_ap, key=lambda k: (round(nms_ap[k], 3), k))  # ties: the lighter NMS
@@ -326,7 +338,7 @@ def main(argv=None) -> int:
         from sotmot_ros.model.checkpoint import update_meta
 
         best = make_config(out["ranked"][0]["overrides"])
-        tuned = {k: best.to_dict()[k] for k in sorted(set(GRID_A) | set(GRID_B) | {"weight_iou"})}
+        tuned = {k: best.to_dict()[k] for k in sorted(set(GRID_A) | set(GRID_B) | set(REFINE) | {"weight_iou"})}
         extra = {"detector": {"nms_iou": best_nms}} if args.split else {}
         update_meta(args.checkpoint, tracker=tuned,
                     tracker_tuned_on=f"bench/tune_tracker.py on {args.split or args.cache}", **extra)

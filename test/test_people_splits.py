@@ -65,12 +65,9 @@ def test_tracker_tuning_refuses_the_report_split_and_joins_splits_by_comma(capsy
         assert exc.value.code == 2 and "report split is never tuned on" in capsys.readouterr().err
 
 
-def test_a_users_own_scenes_file_is_evaluated(tmp_path):
-    """`evaluate_people.py --splits FILE`: a user scores the model on their own labelled scene (here four
-    PETS09-S2L1 training frames as an image folder with their annotations)."""
-    import json
-    import sys
-
+def _my_scene(tmp_path) -> Path:
+    """A user's own labelled scene: four PETS09-S2L1 training frames as an image folder with their annotations,
+    listed as split ``mine`` of a splits file laid out like config/people_splits.yaml (returned)."""
     import cv2
     import pytest
 
@@ -78,9 +75,6 @@ def test_a_users_own_scenes_file_is_evaluated(tmp_path):
     gt = REPO.parent / "shared" / "data" / "PETS09-S2L1" / "gt_train_0001-0397.txt"
     if not (video.is_file() and gt.is_file()):
         pytest.skip("vtest.avi or the PETS09-S2L1 annotations are absent")
-    sys.path.insert(0, str(REPO / "bench"))
-    import evaluate_people
-
     folder = tmp_path / "my_camera"
     folder.mkdir()
     cap = cv2.VideoCapture(str(video))
@@ -92,6 +86,20 @@ def test_a_users_own_scenes_file_is_evaluated(tmp_path):
     splits = tmp_path / "my_scenes.yaml"
     splits.write_text(yaml.safe_dump({"mine": [{"name": "my-camera", "source": str(folder), "gt": str(gt),
                                                 "kind": "annotated", "first": 1, "last": 4}]}))
+    return splits
+
+
+def test_a_users_own_scenes_file_is_evaluated(tmp_path):
+    """`evaluate_people.py --splits FILE`: a user scores the model on their own labelled scene."""
+    import json
+    import sys
+
+    import pytest
+
+    splits = _my_scene(tmp_path)
+    sys.path.insert(0, str(REPO / "bench"))
+    import evaluate_people
+
     out = tmp_path / "out.json"
     assert evaluate_people.main(["--splits", str(splits), "--split", "mine", "--modes", "iou",
                                  "--cache-dir", str(tmp_path / "cache"), "--json", str(out)]) == 0
@@ -124,3 +132,41 @@ def test_a_users_own_scenes_file_is_evaluated(tmp_path):
     cam_seq = json.loads(cam.read_text())["sequences"]["my-camera"]
     assert cam_seq["AP50"] > seq["AP50"] - 0.1 and cam_seq["labelled_boxes"] == seq["labelled_boxes"]
     assert len(list((tmp_path / "cache").glob("*_camera288.npz"))) == 1
+
+
+def test_a_user_tunes_the_tracker_on_their_own_scenes_into_their_model_file(tmp_path):
+    """`tune_tracker.py --splits FILE --split NAME --checkpoint MY.pt --write`: the settings chosen on the user's
+    scene land in their model file, where every front-end reads them; a bundled model's name finds the same
+    cached detections as its file."""
+    import json
+    import shutil
+    import sys
+
+    import pytest
+
+    from sotmot_ros.model.checkpoint import load_model, resolve_model_path
+    from sotmot_ros.tracking import config_for_model
+
+    splits = _my_scene(tmp_path)
+    sys.path.insert(0, str(REPO / "bench"))
+    import evaluate_people
+    import tune_tracker
+
+    mine = tmp_path / "mine.pt"
+    shutil.copy(resolve_model_path("fast"), mine)
+    cache_dir, out = tmp_path / "cache", tmp_path / "tune.json"
+    with pytest.raises(SystemExit):  # neither scenes nor a cache: nothing to tune on
+        tune_tracker.main(["--checkpoint", str(mine)])
+    assert tune_tracker.main(["--splits", str(splits), "--split", "mine", "--checkpoint", str(mine), "--cache-dir",
+                              str(cache_dir), "--json", str(out), "--write"]) == 0
+    best = json.loads(out.read_text())["ranked"][0]
+    _, meta = load_model(str(mine))
+    assert meta["tracker_tuned_on"] == "bench/tune_tracker.py on mine"
+    assert meta["detector"]["nms_iou"] in tune_tracker.NMS_SWEEP
+    assert config_for_model(meta) == (tune_tracker.make_config(best["overrides"]), "settings tuned for this model")
+    # the bundled file is untouched and its name resolves to the same detections (cached by file content)
+    _, fast_meta = load_model(str(resolve_model_path("fast")))
+    assert fast_meta.get("tracker_tuned_on") != meta["tracker_tuned_on"]
+    entry = evaluate_people.load_split("mine", str(splits))[0]
+    assert len(evaluate_people.sequence_cache(entry, "fast", str(cache_dir))) == 4
+    assert len(list(cache_dir.glob("*.npz"))) == 1
