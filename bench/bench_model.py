@@ -55,6 +55,7 @@ import sotmot_ros  # noqa: E402,F401
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from sotmot_ros.commands.track import input_size_arg  # noqa: E402
 from sotmot_ros.detector import Detector, resolve_device  # noqa: E402
 from sotmot_ros.types import BACKENDS  # noqa: E402
 from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model  # noqa: E402
@@ -72,11 +73,8 @@ SOT_NS = (10, 50, 100, 200)
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """'576x448' -> (576, 448)."""
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"size must look like 576x448, got {text!r}") from exc
+    """'576x448' -> (576, 448): a network input, multiples of 32."""
+    w, h = input_size_arg(text)
     if w < 32 or h < 32 or w % 32 or h % 32:
         raise argparse.ArgumentTypeError(f"sizes must be multiples of 32, got {text!r}")
     return w, h
@@ -84,10 +82,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def parse_frame_size(text: str) -> tuple[int, int]:
     """'1280x720' -> (1280, 720): any positive size (a camera's)."""
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"frame size must look like 1280x720, got {text!r}") from exc
+    w, h = input_size_arg(text)
     if w < 1 or h < 1:
         raise argparse.ArgumentTypeError(f"frame size must be positive, got {text!r}")
     return w, h
@@ -192,16 +187,15 @@ def _sync(device: torch.device) -> None:
 def detector_step(det: Detector, image: np.ndarray) -> dict[str, float]:
     """One frame through the stages of ``Detector.detect_batch`` (prepare, network, decode), each timed in seconds."""
     dev = det.device
-    with torch.inference_mode():
-        t0 = time.perf_counter()
-        batch, letterboxes = det.prepare([image])
-        _sync(dev)
-        t1 = time.perf_counter()
-        outputs = det.network(batch)
-        _sync(dev)
-        t2 = time.perf_counter()
-        det.decode(outputs, letterboxes)
-        t3 = time.perf_counter()
+    t0 = time.perf_counter()
+    batch, letterboxes = det.prepare([image])
+    _sync(dev)
+    t1 = time.perf_counter()
+    outputs = det.network(batch)
+    _sync(dev)
+    t2 = time.perf_counter()
+    det.decode(outputs, letterboxes)
+    t3 = time.perf_counter()
     return {"pre": t1 - t0, "forward": t2 - t1, "decode": t3 - t2, "total": t3 - t0}
 
 

@@ -22,7 +22,6 @@ Cache layout (ragged per frame, one flat array per field):
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -186,10 +185,10 @@ def check_not_held_out(video: str, last: int) -> None:
 
 
 def _file_digest(path: str, limit: int = 1 << 26) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        h.update(fh.read(limit))
-    return h.hexdigest()[:16]
+    """The model file's digest over its first 64 MiB (enough to tell model files apart, quick on large ones)."""
+    from sotmot_ros.model.checkpoint import file_digest
+
+    return file_digest(path, limit)
 
 
 def cache_detections(video: str, checkpoint: str | None, first: int, last: int, device: str = "auto",

@@ -67,6 +67,7 @@ GRID_B = {
 }
 # Stage C: every field alone around the best so far (a staged grid cannot visit every combination: for v6 it
 # stored weight_sot 0.7 while 0.3, outside its grid, was better on the same data).
+# It holds every field of both grids, so it is also the set of fields --write stores.
 REFINE = {**GRID_A, **GRID_B, "sot_lambda": LAMBDAS, "weight_sot": (0.3, 0.5, 0.7, 0.9)}
 RANK_KEYS = ("IDF1", "MOTA", "HOTA")
 SHOW = ("IDF1", "MOTA", "HOTA", "IDs", "FP", "FN")
@@ -338,7 +339,7 @@ def main(argv=None) -> int:
         from sotmot_ros.model.checkpoint import update_meta
 
         best = make_config(out["ranked"][0]["overrides"])
-        tuned = {k: best.to_dict()[k] for k in sorted(set(GRID_A) | set(GRID_B) | set(REFINE) | {"weight_iou"})}
+        tuned = {k: best.to_dict()[k] for k in sorted(set(REFINE) | {"weight_iou"})}
         extra = {"detector": {"nms_iou": best_nms}} if args.split else {}
         update_meta(args.checkpoint, tracker=tuned,
                     tracker_tuned_on=f"bench/tune_tracker.py on {args.split or args.cache}", **extra)

@@ -8,6 +8,7 @@ weights. Every failure raises :class:`CheckpointError` naming the file and the f
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -55,6 +56,13 @@ def save_model(path: str | os.PathLike, model: SOTMOTNet, meta: dict | None = No
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     payload = {"format": FORMAT, "config": model.config.to_dict(), "state_dict": state, "meta": dict(meta or {})}
     return atomic_save(payload, path)
+
+
+def file_digest(path: str | os.PathLike, limit: int | None = None) -> str:
+    """The first 16 hex digits of the SHA-256 of a model file (of its first ``limit`` bytes): the identity that
+    provenance records and detection caches are keyed by. ``path``: a file or a bundled model's name."""
+    with open(resolve_model_path(path), "rb") as fh:
+        return hashlib.sha256(fh.read(-1 if limit is None else limit)).hexdigest()[:16]
 
 
 def update_meta(path: str | os.PathLike, **entries) -> Path:

@@ -9,20 +9,14 @@ interpolated model is a new model and gets its own (``bench/tune_tracker.py --wr
 
 from __future__ import annotations
 
-import hashlib
 import os
 
-from .checkpoint import CheckpointError, load_model, resolve_model_path
+from .checkpoint import CheckpointError, file_digest, load_model
 from .network import SOTMOTNet
 
 # meta entries chosen for one model's weights (bench/tune_tracker.py --write): never inherited
 TUNED_META_KEYS = ("tracker", "tracker_tuned_on", "detector")
 _RUN_TIME_FIELDS = ("input_width", "input_height")
-
-
-def _digest(path: str | os.PathLike) -> str:
-    with open(resolve_model_path(path), "rb") as fh:
-        return hashlib.sha256(fh.read()).hexdigest()[:16]
 
 
 def interpolate_models(path_a: str | os.PathLike, path_b: str | os.PathLike, weight_b: float) -> tuple[SOTMOTNet, dict]:
@@ -46,6 +40,6 @@ def interpolate_models(path_a: str | os.PathLike, path_b: str | os.PathLike, wei
         mixed[key] = ((1.0 - weight_b) * a + weight_b * b).to(a.dtype) if a.is_floating_point() else a.clone()
     model_a.load_state_dict(mixed)
     meta = {k: v for k, v in meta_a.items() if k not in TUNED_META_KEYS}
-    meta["interpolated_from"] = {"a": str(path_a), "a_sha256_16": _digest(path_a), "weight_a": 1.0 - weight_b,
-                                 "b": str(path_b), "b_sha256_16": _digest(path_b), "weight_b": weight_b}
+    meta["interpolated_from"] = {"a": str(path_a), "a_sha256_16": file_digest(path_a), "weight_a": 1.0 - weight_b,
+                                 "b": str(path_b), "b_sha256_16": file_digest(path_b), "weight_b": weight_b}
     return model_a, meta
