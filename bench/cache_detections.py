@@ -35,6 +35,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
+from sotmot_ros.data.camera_faults import FAULTS, apply_fault, parse_fault  # noqa: E402
 from sotmot_ros.types import Detections  # noqa: E402
 
 DEFAULT_VIDEO = os.path.join(REPO, "data_cache", "vtest.avi")
@@ -194,7 +195,7 @@ def _file_digest(path: str, limit: int = 1 << 26) -> str:
 def cache_detections(video: str, checkpoint: str | None, first: int, last: int, device: str = "auto",
                      half: bool = False, score_threshold: float = 0.05, max_detections: int = 500,
                      fps: float | None = None, progress: bool = True, low_res: int | None = None,
-                     camera_rows: int | None = None) -> DetectionCache:
+                     camera_rows: int | None = None, fault: tuple[str, int] | None = None) -> DetectionCache:
     """Detect in frames ``first..last`` (inclusive, 1-based) of ``video``; returns the cache (not saved).
 
     ``low_res``: each frame is first degraded to what a camera of that many rows would give
@@ -202,6 +203,8 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
     ``camera_rows``: the detector gets the frame itself shrunk to that many rows (a small camera: its
     letterbox enlarges it, as it does a real low-resolution stream); boxes are mapped back to the frame's
     own size, so its labels still hold.
+    ``fault``: (name, level) of a camera fault (``camera_faults``) applied to each frame first, seeded by
+    the frame number.
     """
     from sotmot_ros.data.augment import low_resolution
     from sotmot_ros.detector import Detector
@@ -222,6 +225,8 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
     start = time.perf_counter()
     for frame, image, stamp in source.frames(first, last):
         size = (image.shape[1], image.shape[0])
+        if fault:
+            image = apply_fault(image, fault[0], fault[1], seed=frame)
         if low_res:
             image = low_resolution(image, low_res)
         if camera_rows and camera_rows < image.shape[0]:
@@ -243,9 +248,17 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
             "checkpoint_sha256_16": _file_digest(checkpoint), "score_threshold": score_threshold,
             "max_detections": max_detections, "device": str(detector.device), "half": detector.half,
             "input_size": list(detector.input_size), "first": first, "last": last, "low_res": low_res,
-            "camera_rows": camera_rows, "letterbox_version": LETTERBOX_VERSION,
+            "camera_rows": camera_rows, "fault": list(fault) if fault else None, "letterbox_version": LETTERBOX_VERSION,
             "detector_seconds": round(elapsed, 3), "created": time.strftime("%Y-%m-%d %H:%M:%S")}
     return DetectionCache.from_frames(frames, stamps, dets, source.fps, size, meta, feature_dim=detector.feature_dim)
+
+
+def fault_arg(text: str) -> tuple[str, int]:
+    """argparse type of ``--fault NAME[:LEVEL]`` (both bench scripts)."""
+    try:
+        return parse_fault(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv=None) -> int:
@@ -265,6 +278,8 @@ def main(argv=None) -> int:
                    help="degrade each frame to what a camera of ROWS rows gives (shrunk and enlarged back)")
     p.add_argument("--camera-rows", type=int, default=None, metavar="ROWS",
                    help="give the detector each frame shrunk to ROWS rows (a small camera); boxes mapped back")
+    p.add_argument("--fault", type=fault_arg, default=None, metavar="NAME[:LEVEL]",
+                   help=f"apply a camera fault to each frame first ({', '.join(FAULTS)}; level 1-3, default 2)")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     if args.first < 1 or args.last < args.first:
@@ -273,7 +288,7 @@ def main(argv=None) -> int:
     out = args.out or os.path.join(REPO, "runs", "bench", f"dets_{stem}_{args.first:04d}-{args.last:04d}.npz")
     cache = cache_detections(args.video, args.checkpoint, args.first, args.last, args.device, args.half,
                              args.score_threshold, args.max_detections, args.fps, progress=not args.quiet,
-                             low_res=args.low_res, camera_rows=args.camera_rows)
+                             low_res=args.low_res, camera_rows=args.camera_rows, fault=args.fault)
     cache.save(out)
     n = np.diff(cache.offsets)
     print(f"{out}: frames {cache.frame_range[0]}-{cache.frame_range[1]} ({len(cache)}), {len(cache.boxes)} detections "

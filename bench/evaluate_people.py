@@ -29,10 +29,11 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
 
 from cache_detections import (  # noqa: E402
-    DetectionCache, _file_digest, apply_nms, cache_detections, every_nth_frame, load_cache)
+    DetectionCache, _file_digest, apply_nms, cache_detections, every_nth_frame, fault_arg, load_cache)
 from compare_trackers import evaluate_rows, run_sotmot  # noqa: E402
 
 from sotmot_ros.boxes import box_heights, iou_matrix  # noqa: E402
+from sotmot_ros.data.camera_faults import FAULTS, fault_tag  # noqa: E402
 from sotmot_ros.data.mot import read_mot_file  # noqa: E402
 from sotmot_ros.evaluation import detection_ap  # noqa: E402
 from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model, resolve_model_path  # noqa: E402
@@ -72,9 +73,9 @@ def load_split(name: str, path: str = SPLITS) -> list[dict]:
 
 
 def sequence_cache(entry: dict, checkpoint: str, cache_dir: str, low_res: int | None = None,
-                   camera_rows: int | None = None) -> DetectionCache:
+                   camera_rows: int | None = None, fault: tuple[str, int] | None = None) -> DetectionCache:
     """Detections of one sequence, cached per (model file content, letterbox version, sequence, frame range,
-    low_res, camera_rows). ``checkpoint``: a model file or a bundled model's name."""
+    low_res, camera_rows, fault). ``checkpoint``: a model file or a bundled model's name."""
     from sotmot_ros.sources import open_source
 
     checkpoint = str(resolve_model_path(checkpoint))
@@ -82,12 +83,13 @@ def sequence_cache(entry: dict, checkpoint: str, cache_dir: str, low_res: int | 
     first = int(entry.get("first", 1))
     last = entry.get("last") or open_source(entry["source"]).length
     tag = (f"_lowres{int(low_res)}" if low_res else "") + (f"_camera{int(camera_rows)}" if camera_rows else "")
+    tag += f"_{fault_tag(*fault)}" if fault else ""
     name = f"{_file_digest(checkpoint)}_lb{LETTERBOX_VERSION}_{entry['name']}_{first}-{last}{tag}.npz"
     path = os.path.join(cache_dir, name)
     if os.path.isfile(path):
         return load_cache(path)
     cache = cache_detections(entry["source"], checkpoint, first, int(last), device="cpu", score_threshold=0.05,
-                             progress=False, low_res=low_res, camera_rows=camera_rows)
+                             progress=False, low_res=low_res, camera_rows=camera_rows, fault=fault)
     cache.save(path)
     return cache
 
@@ -147,7 +149,8 @@ def model_nms(meta: dict) -> float:
 
 def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: dict | None = None,
              cache_dir: str | None = None, nms_iou: float | None = None, splits_path: str = SPLITS,
-             low_res: int | None = None, frame_step: int = 1, camera_rows: int | None = None) -> dict:
+             low_res: int | None = None, frame_step: int = 1, camera_rows: int | None = None,
+             fault: tuple[str, int] | None = None) -> dict:
     checkpoint = str(resolve_model_path(checkpoint))  # a file or a bundled model's name
     _, meta = load_model(checkpoint)
     config, origin = config_for_model(meta, overrides)
@@ -155,10 +158,10 @@ def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: di
     cache_dir = cache_dir or CACHE_DIR
     results = {"checkpoint": os.path.abspath(checkpoint), "split": split, "tracker": config.to_dict(),
                "tracker_origin": origin, "nms_iou": nms_iou, "low_res": low_res, "camera_rows": camera_rows,
-               "frame_step": frame_step,
+               "fault": list(fault) if fault else None, "frame_step": frame_step,
                "sequences": {}}
     for entry in load_split(split, splits_path):
-        raw = sequence_cache(entry, checkpoint, cache_dir, low_res, camera_rows)
+        raw = sequence_cache(entry, checkpoint, cache_dir, low_res, camera_rows, fault)
         cache = every_nth_frame(apply_nms(raw, nms_iou), frame_step)
         gt = read_mot_file(entry["gt"], fmt="mot15", frame_range=cache.frame_range)
         gt = {f: gt[f] for f in cache.frames.tolist() if f in gt}
@@ -201,6 +204,9 @@ def main(argv=None) -> int:
     p.add_argument("--camera-rows", type=int, default=None, metavar="ROWS",
                    help="robustness check: a small camera; the detector gets every frame shrunk to ROWS rows, so "
                    "its letterbox enlarges it as it does a real low-resolution stream (e.g. 240)")
+    p.add_argument("--fault", type=fault_arg, default=None, metavar="NAME[:LEVEL]",
+                   help=f"robustness check: every frame as a faulty camera delivers it ({', '.join(FAULTS)}; "
+                   "level 1-3 from mild to bad, default 2; sotmot_ros/data/camera_faults.py)")
     p.add_argument("--frame-step", type=int, default=1, metavar="N",
                    help="robustness check: track every Nth frame only, at its real time (inference N times slower "
                    "than the camera, as the ROS node then takes the newest frame); skipped frames are not scored")
@@ -213,7 +219,7 @@ def main(argv=None) -> int:
     if args.camera_rows is not None and args.camera_rows < 16:
         p.error(f"--camera-rows must be >= 16 rows, got {args.camera_rows}")
     out = evaluate(args.checkpoint, args.split, args.modes, parse_overrides(args.set), args.cache_dir, args.nms_iou,
-                   args.splits, args.low_res, args.frame_step, args.camera_rows)
+                   args.splits, args.low_res, args.frame_step, args.camera_rows, args.fault)
     print(f"tracker: {out['tracker_origin']}; detector box NMS IoU {out['nms_iou']:g}")
     if args.json:
         write_json(args.json, out)

@@ -225,6 +225,35 @@ def test_low_resolution_camera_augmentation_blurs_both_frames_keeps_boxes_and_re
             AugmentConfig(**bad)
 
 
+def test_camera_fault_augmentation_degrades_both_frames_of_a_pair_alike_and_keeps_the_boxes():
+    """``faults``: one faulty camera per pair (same fault for both frames, noise drawn per frame); the labels
+    are untouched; off by default; a probability."""
+    from sotmot_ros.data.camera_faults import FAULTS
+
+    base = cv2.GaussianBlur(np.random.default_rng(0).integers(0, 256, (96, 128, 3)).astype(np.uint8), (0, 0), 1.0)
+    imgs = [base, base.copy()]
+    boxes = [np.array([[10, 10, 30, 50]], np.float32)] * 2
+    clean, clean_boxes = augment_pair(imgs, boxes, np.random.default_rng(1), AugmentConfig(), 128, 96)
+    changed, seen_noise = set(), False
+    for seed in range(40):
+        (a, b), out_boxes = augment_pair(imgs, boxes, np.random.default_rng(seed), AugmentConfig(faults=1.0), 128, 96)
+        for x, y in zip(out_boxes, clean_boxes):
+            np.testing.assert_allclose(x, y)
+        da, db = cv2.PSNR(a, clean[0]), cv2.PSNR(b, clean[1])
+        assert da < 45 and db < 45  # every pair is degraded, both frames
+        changed.add(abs(da - db) < 6)  # alike: same fault and strength
+        seen_noise |= not np.array_equal(a, b)  # identical frames differ only by per-frame noise
+    assert changed == {True} and seen_noise
+    kinds = set()
+    for seed in range(40):
+        (a, b), _ = augment_pair(imgs, boxes, np.random.default_rng(seed), AugmentConfig(faults=0.5), 128, 96)
+        kinds.add((np.array_equal(a, clean[0]), np.array_equal(b, clean[1])))
+    assert kinds == {(True, True), (False, False)}  # one decision per pair
+    assert len(FAULTS) == 4
+    with pytest.raises(ValueError, match="faults"):
+        AugmentConfig(faults=1.5)
+
+
 def test_low_resolution_keeps_the_frame_size_and_loses_detail():
     """What a camera of N rows gives, at the frame's own size (so labels stay valid); bench --low-res."""
     from sotmot_ros.data.augment import low_resolution

@@ -3,6 +3,7 @@ split is training frames only, and nothing reaches the held-out PETS09-S2L1 fram
 
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from sotmot_ros.train.config import TrainConfig
@@ -132,6 +133,19 @@ def test_a_users_own_scenes_file_is_evaluated(tmp_path):
     cam_seq = json.loads(cam.read_text())["sequences"]["my-camera"]
     assert cam_seq["AP50"] > seq["AP50"] - 0.1 and cam_seq["labelled_boxes"] == seq["labelled_boxes"]
     assert len(list((tmp_path / "cache").glob("*_camera288.npz"))) == 1
+    # --fault: the frames as a noisy camera delivers them (a cache of its own that records the fault; other
+    # detections, the same labels)
+    noisy = tmp_path / "noisy.json"
+    assert evaluate_people.main(["--splits", str(splits), "--split", "mine", "--modes", "iou", "--fault", "noise:3",
+                                 "--cache-dir", str(tmp_path / "cache"), "--json", str(noisy)]) == 0
+    assert json.loads(noisy.read_text())["fault"] == ["noise", 3]
+    (noisy_cache,) = (tmp_path / "cache").glob("*_noise3.npz")
+    (clean_cache,) = [p for p in (tmp_path / "cache").glob("*.npz") if p.stem.endswith("_1-4")]
+    noisy_dets, clean_dets = evaluate_people.load_cache(str(noisy_cache)), evaluate_people.load_cache(str(clean_cache))
+    assert noisy_dets.meta["fault"] == ["noise", 3] and clean_dets.meta["fault"] is None
+    assert not np.array_equal(noisy_dets.scores, clean_dets.scores)
+    with pytest.raises(SystemExit):
+        evaluate_people.main(["--splits", str(splits), "--split", "mine", "--fault", "fog:2"])
 
 
 def test_a_user_tunes_the_tracker_on_their_own_scenes_into_their_model_file(tmp_path):

@@ -159,7 +159,8 @@ def test_resume_is_exact_with_person_zoom_photometric_aug_and_sequence_cap(tmp_p
     folder, gt = image_folder_copy(clip, tmp_path / "folder")
     kw = dict(
         epochs=2, aug_scale_mode="person", aug_person_height_min=8, aug_person_height_max=40, aug_zoom_min=0.5,
-        aug_zoom_max=3.0, aug_flip=True, aug_hsv=0.2, aug_blur=0.5, aug_gray=0.5, aug_lowres=0.5, max_pairs_per_sequence=5,
+        aug_zoom_max=3.0, aug_flip=True, aug_hsv=0.2, aug_blur=0.5, aug_gray=0.5, aug_lowres=0.5, aug_faults=0.5,
+        max_pairs_per_sequence=5,
         val_sequences=[],
         train_sequences=[
             {"source": str(clip), "frames": [1, 12], "format": "mot17"},
@@ -168,8 +169,8 @@ def test_resume_is_exact_with_person_zoom_photometric_aug_and_sequence_cap(tmp_p
     )
     full = Trainer(tiny_config(clip, tmp_path / "full", **kw), show_progress=False)
     aug = full.train_set.augment
-    assert (aug.scale_mode, aug.person_height_max, aug.zoom_min, aug.blur, aug.gray, aug.lowres) == (
-        "person", 40, 0.5, 0.5, 0.5, 0.5)
+    assert (aug.scale_mode, aug.person_height_max, aug.zoom_min, aug.blur, aug.gray, aug.lowres, aug.faults) == (
+        "person", 40, 0.5, 0.5, 0.5, 0.5, 0.5)
     assert full.iters_per_epoch == 5  # 5 pairs from each of the two sequences, batches of 2
     epoch0 = full.sampler.epoch_pairs()
     assert [sum(p.seq == s for p in epoch0) for s in (0, 1)] == [5, 5]
@@ -194,6 +195,7 @@ def test_new_augmentation_fields_are_validated(tmp_path):
         0.25, 6.0, 0.0, 0.0, 0)
     for bad in (dict(aug_scale_mode="zoom"), dict(aug_person_height_min=0), dict(aug_zoom_min=2.0, aug_zoom_max=1.0),
                 dict(aug_blur=1.5), dict(aug_gray=-0.1), dict(aug_lowres=2.0), dict(aug_lowres_max_upscale=0.0),
+                dict(aug_faults=-0.5),
                 dict(max_pairs_per_sequence=-1)):
         with pytest.raises(ValueError, match=next(iter(bad))):  # the error names the key as written
             tiny_config(clip, tmp_path / "o", **bad)

@@ -22,6 +22,10 @@ Two ways of choosing the zoom (``AugmentConfig.scale_mode``), both uniform (aspe
 
 ``lowres`` shows a pair as a low-resolution camera would (frames shrunk, then enlarged by the warp):
 zooming a sharp high-resolution frame never teaches what an enlarged 240-row stream looks like.
+
+``faults`` shows a pair as a faulty camera delivers it (``camera_faults``: sensor noise, motion blur,
+under-exposure, JPEG): one fault and strength per pair (one camera), the noise drawn anew per frame, applied
+to the camera's frame before the warp (a low-resolution pair's small frame, since that is the camera's).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import cv2
 import numpy as np
 
 from ..preprocess import letterbox, letterbox_params
+from .camera_faults import FAULTS, degrade, strength_between
 
 BORDER_VALUE = (127.5, 127.5, 127.5)  # FairMOT's letterbox grey
 SCALE_MODES = ("range", "person")
@@ -59,6 +64,9 @@ class AugmentConfig:
     lowres_rows_min: float = 120.0
     lowres_rows_max: float = 360.0
     lowres_max_upscale: float = 3.0
+    # probability of showing both frames of a pair as a faulty camera delivers them: a fault of
+    # camera_faults.FAULTS drawn uniformly, its strength uniformly between that fault's levels 1 and 3
+    faults: float = 0.0
 
     def __post_init__(self):
         if self.scale_mode not in SCALE_MODES:
@@ -71,7 +79,7 @@ class AugmentConfig:
             raise ValueError("need 1 <= lowres_rows_min <= lowres_rows_max")
         if self.lowres_max_upscale < 1:
             raise ValueError("lowres_max_upscale must be >= 1")
-        for name in ("blur", "gray", "lowres"):
+        for name in ("blur", "gray", "lowres", "faults"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} is a probability in [0, 1]")
 
@@ -256,8 +264,9 @@ def augment_pair(
     ``"person"`` mode picks its person among the counted boxes of the first frame (all boxes when
     ``counted`` is None). Returns the warped BGR uint8 images and the boxes (network-input pixels) of each
     frame. Random draws, in order: the geometric matrix, the pair's grey decision (when ``gray`` > 0), the
-    pair's low-resolution decision and camera rows (when ``lowres`` > 0), then per frame the HSV factors
-    and the blur (when ``blur`` > 0).
+    pair's low-resolution decision and camera rows (when ``lowres`` > 0), the pair's camera-fault decision,
+    fault and strength (when ``faults`` > 0), then per frame the fault's noise seed (when the pair has a
+    fault), the HSV factors and the blur (when ``blur`` > 0).
     """
     boxes_a = np.asarray(boxes_list[0], np.float32).reshape(-1, 4)
     if counted is not None:
@@ -269,6 +278,10 @@ def augment_pair(
     lowres_rows = None
     if cfg.lowres > 0 and rng.random() < cfg.lowres:
         lowres_rows = float(np.exp(rng.uniform(np.log(cfg.lowres_rows_min), np.log(cfg.lowres_rows_max))))
+    fault = None
+    if cfg.faults > 0 and rng.random() < cfg.faults:
+        name = FAULTS[int(rng.integers(len(FAULTS)))]
+        fault = (name, strength_between(name, float(rng.random())))
     antialias = cfg.scale_mode == "person"  # "range" keeps its original pixels (bit-exact old runs)
     out_imgs, out_boxes = [], []
     for img, boxes in zip(images, boxes_list):
@@ -277,6 +290,8 @@ def augment_pair(
         src, m_src = img, m
         if lowres_rows is not None:
             src, m_src = low_resolution_source(img, m, lowres_rows, cfg.lowres_max_upscale)
+        if fault is not None:
+            src = degrade(src, fault[0], fault[1], np.random.default_rng(int(rng.integers(2**31))))
         # Without geometric augmentation use the inference letterbox itself (its resampling), so that
         # validation sees exactly the images the detector sees.
         if plain and src is img:

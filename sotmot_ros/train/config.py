@@ -61,6 +61,9 @@ class TrainConfig(ModelConfig):
     aug_lowres_rows_min: float = 120.0
     aug_lowres_rows_max: float = 360.0
     aug_lowres_max_upscale: float = 3.0
+    # per-pair probability of a faulty camera (sensor noise, motion blur, under-exposure or JPEG,
+    # sotmot_ros/data/camera_faults.py), its strength between the robustness checks' levels 1 and 3
+    aug_faults: float = 0.0
     max_pairs_per_sequence: int = 0  # cap on each sequence's pairs per epoch (anchors re-drawn every epoch); 0 = none
     num_workers: int = 0
     # optimisation
