@@ -203,8 +203,8 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
     ``camera_rows``: the detector gets the frame itself shrunk to that many rows (a small camera: its
     letterbox enlarges it, as it does a real low-resolution stream); boxes are mapped back to the frame's
     own size, so its labels still hold.
-    ``fault``: (name, level) of a camera fault (``camera_faults``) applied to each frame first, seeded by
-    the frame number.
+    ``fault``: (name, level) of a camera fault (``camera_faults``), seeded by the frame number, applied to the
+    frame the detector gets (the small camera's own frame with ``camera_rows``).
     """
     from sotmot_ros.data.augment import low_resolution
     from sotmot_ros.detector import Detector
@@ -225,18 +225,18 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
     start = time.perf_counter()
     for frame, image, stamp in source.frames(first, last):
         size = (image.shape[1], image.shape[0])
-        if fault:
-            image = apply_fault(image, fault[0], fault[1], seed=frame)
         if low_res:
             image = low_resolution(image, low_res)
         if camera_rows and camera_rows < image.shape[0]:
-            small = cv2.resize(image, (max(1, round(size[0] * camera_rows / size[1])), int(camera_rows)),
+            image = cv2.resize(image, (max(1, round(size[0] * camera_rows / size[1])), int(camera_rows)),
                                interpolation=cv2.INTER_AREA)
-            d = detector(small)
-            scale = np.array([size[0] / small.shape[1], size[1] / small.shape[0]] * 2, np.float32)
-            dets.append(replace(d, boxes=d.boxes * scale))
-        else:
-            dets.append(detector(image))
+        if fault:  # the fault happens in the camera, at its own resolution (as aug_faults does)
+            image = apply_fault(image, fault[0], fault[1], seed=frame)
+        d = detector(image)
+        if image.shape[:2] != size[::-1]:  # a small camera's boxes back at the labels' size
+            d = replace(d, boxes=d.boxes * np.array([size[0] / image.shape[1], size[1] / image.shape[0]] * 2,
+                                                    np.float32))
+        dets.append(d)
         frames.append(frame)
         stamps.append(stamp)
         if progress and (len(frames) % 20 == 0 or frame == last):
@@ -279,7 +279,7 @@ def main(argv=None) -> int:
     p.add_argument("--camera-rows", type=int, default=None, metavar="ROWS",
                    help="give the detector each frame shrunk to ROWS rows (a small camera); boxes mapped back")
     p.add_argument("--fault", type=fault_arg, default=None, metavar="NAME[:LEVEL]",
-                   help=f"apply a camera fault to each frame first ({', '.join(FAULTS)}; level 1-3, default 2)")
+                   help=f"a camera fault in each frame the detector gets ({', '.join(FAULTS)}; level 1-3, default 2)")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     if args.first < 1 or args.last < args.first:
