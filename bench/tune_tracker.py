@@ -3,6 +3,7 @@
     python bench/tune_tracker.py --split tune,fit --checkpoint NEW.pt [--jobs 2] [--write]   # config/people_splits.yaml
     python bench/tune_tracker.py --splits my_scenes.yaml --split mine --checkpoint NEW.pt --write  # your own scenes
     python bench/tune_tracker.py --cache dets.npz --gt gt.txt       # one cache of bench/cache_detections.py
+    python bench/tune_tracker.py --split tune,fit --checkpoint NEW.pt --frame-steps 1,2   # also every 2nd frame
 
 With ``--split`` the detector's box NMS IoU is chosen first (mean AP@0.5 over the scenes); then three stages
 of tracker settings, every configuration scored with ``sotmot_ros.evaluation`` on the cached frames only
@@ -21,6 +22,10 @@ All configurations are ranked by IDF1, then MOTA, then HOTA, then by fewer field
 defaults (ties go to the defaults); the top 10 and the defaults' own score and rank are printed.
 ``--write`` stores the best (and the NMS IoU) in the model file, where ``config_for_model`` finds them.
 The report split is refused: its numbers stay held out of every choice.
+
+``--frame-steps 1,2`` scores every configuration on each scene as recorded and on every 2nd frame of it (at
+its real time), each view counting as a scene: what the ROS node's tracker sees when inference runs at half the
+camera's rate and the node takes the newest image (a 30 fps camera on a 2-core CPU).
 
 Validation scenes are short (a few hundred frames, a handful of people): one identity switch moves IDF1 by
 several points, so treat small gains as noise.
@@ -42,7 +47,8 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cache_detections import DEFAULT_GT, DetectionCache, apply_nms, load_cache, write_json_report  # noqa: E402
+from cache_detections import (  # noqa: E402
+    DEFAULT_GT, DetectionCache, apply_nms, every_nth_frame, load_cache, write_json_report)
 from compare_trackers import evaluate_rows, run_sotmot  # noqa: E402
 
 from sotmot_ros.tracking import TrackerConfig  # noqa: E402
@@ -262,6 +268,37 @@ def format_lambda_table(out: dict) -> str:
 NMS_SWEEP = (1.0, 0.8, 0.7, 0.6, 0.5)
 
 
+def frame_steps_arg(text: str) -> tuple[int, ...]:
+    """``1,2`` -> (1, 2): the frame steps every configuration is scored at (argparse type)."""
+    try:
+        steps = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"frame steps are whole numbers separated by commas (e.g. 1,2), got {text!r}")
+    if not steps or min(steps) < 1 or len(set(steps)) != len(steps):
+        raise argparse.ArgumentTypeError(f"frame steps must be distinct and >= 1, got {text!r}")
+    return steps
+
+
+def frame_step_views(caches: list, gts: list[str], steps, folder: str) -> tuple[list, list[str]]:
+    """Each sequence at each frame step (``every_nth_frame``), with a ground-truth file of the kept frames only
+    (written under ``folder``, which must outlive the tuning): one view per (step, sequence), step 1 first."""
+    from evaluate_people import rows_of_frames
+
+    views, view_gts = [], []
+    for step in steps:
+        for i, (c, g) in enumerate(zip(caches, gts)):
+            if step == 1:
+                views.append(c)
+                view_gts.append(g)
+                continue
+            view = every_nth_frame(c, step)
+            sub = os.path.join(folder, f"step{step}_seq{i}")
+            os.makedirs(sub, exist_ok=True)
+            views.append(view)
+            view_gts.append(rows_of_frames(g, view.frames, sub))
+    return views, view_gts
+
+
 def sweep_nms(caches: list, gts: list[str], values=NMS_SWEEP) -> dict[float, float]:
     """Mean detection AP@0.5 over the sequences for each box-NMS IoU of the detector."""
     from evaluate_people import detection_metrics
@@ -294,6 +331,9 @@ def main(argv=None) -> int:
                    "runs/bench/people)")
     p.add_argument("--checkpoint", default=None, help="model file (or a bundled model's name) whose detections --split "
                    "uses")
+    p.add_argument("--frame-steps", type=frame_steps_arg, default=(1,),
+                   help="score every configuration on every Nth frame of each scene too, e.g. 1,2 (each view "
+                        "counts as a scene; default: 1)")
     p.add_argument("--write", action="store_true",
                    help="store the best configuration in the --checkpoint file (meta['tracker']): the settings "
                         "sotmot track, Detector/Tracker users and the ROS node then use with that model")
@@ -324,6 +364,14 @@ def main(argv=None) -> int:
         cache, gt_arg = load_cache(args.cache), args.gt
         print(f"cache {args.cache}: frames {cache.frame_range[0]}-{cache.frame_range[1]}, {len(cache.boxes)} "
               f"detections, fps {cache.fps:g}, checkpoint {cache.meta.get('checkpoint', '?')}")
+    if args.frame_steps != (1,):
+        import tempfile
+
+        tmp = tempfile.TemporaryDirectory(prefix="sotmot_tune_")  # removed at exit, after the workers
+        caches = cache if isinstance(cache, list) else [cache]
+        gts = gt_arg if isinstance(gt_arg, list) else [gt_arg]
+        cache, gt_arg = frame_step_views(caches, gts, args.frame_steps, tmp.name)
+        print(f"frame steps {','.join(map(str, args.frame_steps))}: {len(cache)} views of {len(caches)} sequence(s)")
     out = tune(cache, gt_arg, top_a=args.top_a, fmt=args.fmt, jobs=args.jobs)
     print(f"{out['num_configs']} configurations (stage A {out['stage_sizes'][0]}, stage B {out['stage_sizes'][1]}, "
           f"+ lambda sweep, stage C {out['stage_sizes'][2]} one-field changes with {out['refine_moves']} moves) in "
@@ -334,15 +382,16 @@ def main(argv=None) -> int:
     if args.json:
         first = cache[0] if isinstance(cache, list) else cache
         write_json_report(args.json, args.cache, first, gt_arg, defaults=DEFAULTS.to_dict(),
-                          grid_a=GRID_A, grid_b=GRID_B, **out)
+                          grid_a=GRID_A, grid_b=GRID_B, frame_steps=list(args.frame_steps), **out)
     if args.write:
         from sotmot_ros.model.checkpoint import update_meta
 
         best = make_config(out["ranked"][0]["overrides"])
         tuned = {k: best.to_dict()[k] for k in sorted(set(REFINE) | {"weight_iou"})}
         extra = {"detector": {"nms_iou": best_nms}} if args.split else {}
+        steps = "" if args.frame_steps == (1,) else f" at frame steps {','.join(map(str, args.frame_steps))}"
         update_meta(args.checkpoint, tracker=tuned,
-                    tracker_tuned_on=f"bench/tune_tracker.py on {args.split or args.cache}", **extra)
+                    tracker_tuned_on=f"bench/tune_tracker.py on {args.split or args.cache}{steps}", **extra)
         print(f"wrote the tuned tracker settings into {args.checkpoint}: {tuned}")
     return 0
 

@@ -197,6 +197,28 @@ def test_every_nth_frame_keeps_real_time_and_the_first_frame(synth):
     assert {r[0] for r in rows} <= frames
 
 
+def test_tuning_at_several_frame_steps_scores_each_view_of_each_scene(synth, tmp_path):
+    """--frame-steps 1,2: every configuration is scored on the scene as recorded and on every 2nd frame of it
+    (its own cut ground truth), each view counting the same."""
+    import argparse
+
+    cache, gt = synth
+    views, view_gts = tt.frame_step_views([cache], [gt], (1, 2), str(tmp_path))
+    assert views[0] is cache and view_gts[0] == gt
+    assert views[1].frames.tolist() == list(range(FIRST, LAST + 1, 2))
+    assert {int(line.split(",")[0]) for line in open(view_gts[1])} == set(views[1].frames.tolist())
+    # the score over the views is the mean of the per-view scores (each scene counts the same)
+    cfg = {"max_lost_seconds": 0.05}  # shorter than a frame: a missed detection ends a track at full rate
+    both = tt.score_config(views, view_gts, cfg)
+    each = [tt.score_config(v, g, cfg) for v, g in zip(views, view_gts)]
+    assert both["IDF1"] == pytest.approx(np.mean([e["IDF1"] for e in each]))
+    assert both["IDs"] == sum(e["IDs"] for e in each) and each[0]["IDs"] >= 1
+    assert tt.frame_steps_arg("1,2") == (1, 2)
+    for bad in ("0,1", "1,1", "a", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            tt.frame_steps_arg(bad)
+
+
 def test_association_cues_count_right_picks_per_cue(synth):
     """bench/association_cues.py: with a distinct appearance per person every appearance cue finds its own
     detection at gap 1 (overlap too, but where two people cross); with appearance features drawn afresh each frame the SOT and cosine cues fall to chance while
