@@ -377,7 +377,8 @@ def main(argv=None) -> int:
           f"+ lambda sweep, stage C {out['stage_sizes'][2]} one-field changes with {out['refine_moves']} moves) in "
           f"{out['seconds']:.0f} s; ranked by IDF1, MOTA, HOTA (ratios in %)")
     print(format_ranking(out, args.top))
-    print(f"\nsot_lambda alone (all other fields at the best configuration: {_fmt_changed(out['best'])}):")
+    print(f"\nsot_lambda alone (all other fields at the best configuration of stages A and B, before stage C: "
+          f"{_fmt_changed(out['best'])}):")
     print(format_lambda_table(out))
     if args.json:
         first = cache[0] if isinstance(cache, list) else cache
