@@ -3,9 +3,12 @@
 Every row changes one field of the model's tracker settings (``config_for_model``: its tuned values) and
 scores it on the same cached detections (after the model's own box NMS) of every sequence of the split (mean MOTA/IDF1/HOTA over the
 sequences, summed ID switches). Rows: association mode, SOT response normalisation, ridge lambda,
-template momentum, SOT fusion weight, motion gate.
+template momentum, SOT fusion weight, motion gate. ``--frame-step N`` ablates what the tracker sees when it
+keeps up with every Nth frame only (a detector slower than the camera), where settings that tie at every
+frame part ways.
 
-    python bench/ablate_tracker.py --checkpoint sotmot_ros/weights/default.pt --split tune [--json out.json]
+    python bench/ablate_tracker.py --checkpoint sotmot_ros/weights/default.pt --split tune [--frame-step 3]
+        [--json out.json]
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -26,7 +30,7 @@ sys.path.insert(0, REPO)
 
 from cache_detections import apply_nms  # noqa: E402
 from evaluate_people import CACHE_DIR, load_split, model_nms, sequence_cache  # noqa: E402
-from tune_tracker import score_config  # noqa: E402
+from tune_tracker import frame_step_views, score_config  # noqa: E402
 
 from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model  # noqa: E402
 from sotmot_ros.tracking import config_for_model  # noqa: E402
@@ -42,7 +46,7 @@ AXES = {
 }
 
 
-def ablate(checkpoint: str, split: str, axes: dict = AXES) -> dict:
+def ablate(checkpoint: str, split: str, axes: dict = AXES, frame_step: int = 1) -> dict:
     _, meta = load_model(checkpoint)
     base = config_for_model(meta)[0].to_dict()
     entries = load_split(split)
@@ -50,6 +54,15 @@ def ablate(checkpoint: str, split: str, axes: dict = AXES) -> dict:
     caches = [apply_nms(sequence_cache(e, checkpoint, CACHE_DIR), nms)
               for e in entries]
     gts = [e["gt"] for e in entries]
+    with tempfile.TemporaryDirectory(prefix="sotmot_ablate_") as tmp:
+        caches, gts = frame_step_views(caches, gts, (frame_step,), tmp)
+        rows = ablate_caches(caches, gts, base, axes)
+    return {"checkpoint": os.path.abspath(checkpoint), "split": split, "sequences": [e["name"] for e in entries],
+            "frame_step": frame_step, "model_settings": base, "rows": rows}
+
+
+def ablate_caches(caches: list, gts: list[str], base: dict, axes: dict = AXES) -> list[dict]:
+    """One row per (field, value) of ``axes``: ``base`` with that one field changed, scored on every cache."""
     rows = []
     for field, values in axes.items():
         for v in values:
@@ -65,8 +78,7 @@ def ablate(checkpoint: str, split: str, axes: dict = AXES) -> dict:
             rows.append({"field": field, "value": v, "is_model_setting": base[field] == v,
                          **{k: r[k] for k in ("MOTA", "IDF1", "HOTA", "IDs", "FP", "FN")}})
             print(format_row(rows[-1]), flush=True)
-    return {"checkpoint": os.path.abspath(checkpoint), "split": split, "sequences": [e["name"] for e in entries],
-            "model_settings": base, "rows": rows}
+    return rows
 
 
 def format_row(r: dict) -> str:
@@ -79,10 +91,14 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", default=str(default_checkpoint_path()))
     p.add_argument("--split", default="tune")
+    p.add_argument("--frame-step", type=int, default=1, metavar="N",
+                   help="track every Nth frame only, at its real time (skipped frames are not scored)")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
+    if args.frame_step < 1:
+        p.error(f"--frame-step must be >= 1, got {args.frame_step}")
     print("| setting | IDF1 | MOTA | HOTA | IDs | FP | FN |\n|---|---:|---:|---:|---:|---:|---:|")
-    out = ablate(args.checkpoint, args.split)
+    out = ablate(args.checkpoint, args.split, frame_step=args.frame_step)
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as fh:

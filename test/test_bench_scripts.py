@@ -219,6 +219,26 @@ def test_tuning_at_several_frame_steps_scores_each_view_of_each_scene(synth, tmp
             tt.frame_steps_arg(bad)
 
 
+def test_ablation_at_a_frame_step_scores_every_row_on_the_thinned_scenes(synth, tmp_path):
+    """bench/ablate_tracker.py --frame-step 2: every row is the model's settings with one field changed, scored
+    on every 2nd frame of each scene against that view's own ground truth; the model's own value is marked."""
+    import ablate_tracker as at
+
+    cache, gt = synth
+    base = ct.TrackerConfig(max_lost_seconds=0.15).to_dict()
+    views, view_gts = tt.frame_step_views([cache], [gt], (2,), str(tmp_path))
+    axes = {"association": ("sot", "iou"), "max_lost_seconds": (0.05, 0.15)}
+    rows = at.ablate_caches(views, view_gts, base, axes)
+    assert [(r["field"], r["value"], r["is_model_setting"]) for r in rows] == [
+        ("association", "sot", base["association"] == "sot"), ("association", "iou", base["association"] == "iou"),
+        ("max_lost_seconds", 0.05, False), ("max_lost_seconds", 0.15, True)]
+    for r in rows:
+        want = tt.score_config(views, view_gts, {**base, r["field"]: r["value"]})
+        full = tt.score_config([cache], [gt], {**base, r["field"]: r["value"]})
+        assert (r["IDF1"], r["IDs"], r["FP"], r["FN"]) == (want["IDF1"], want["IDs"], want["FP"], want["FN"])
+        assert (r["FP"], r["FN"]) != (full["FP"], full["FN"]) or r["IDs"] != full["IDs"]  # not the full-rate scene
+
+
 def test_association_cues_count_right_picks_per_cue(synth):
     """bench/association_cues.py: with a distinct appearance per person every appearance cue finds its own
     detection at gap 1 (overlap too, but where two people cross); with appearance features drawn afresh each frame the SOT and cosine cues fall to chance while
