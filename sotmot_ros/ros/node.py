@@ -502,14 +502,16 @@ def main(args=None, detector_factory=None) -> int:
     """
 
     def run(node: SotmotNode) -> None:
+        # The executor exists before the node can say it is active: a Ctrl-C that arrived while rclpy was still
+        # building one left it half made, and its __del__ printed a traceback at exit.
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
         if node.get_parameter("autostart").value:
             if node.trigger_configure() == SUCCESS:
                 node.trigger_activate()
             else:
                 node.get_logger().error("autostart: configure failed; the node stays unconfigured "
                                         "(fix the parameters and call the configure transition)")
-        executor = SingleThreadedExecutor()
-        executor.add_node(node)
         executor.spin()
 
     def close(node: SotmotNode) -> None:
