@@ -623,7 +623,8 @@ def test_video_publisher_node_recorder_pipeline(client, tmp_path):
         rec.wait_log("recording", 30)
         pub = h.NodeProcess(h.node_argv("video_publisher", "video_e", {
             "video_path": str(video), "topic": "/video/image_raw", "rate": 15.0, "frame_id": "video",
-            "start_frame": 3, "end_frame": 22, "wait_for_subscribers": 1}), "video_e")
+            "start_frame": 3, "end_frame": 22, "wait_for_subscribers": 1, "wait_for_index_subscribers": 1}),
+            "video_e")
         assert pub.proc.wait(60) == 0, pub.tail()
         assert "video finished after 20 published frames" in pub.log()
         try:
@@ -645,6 +646,33 @@ def test_video_publisher_node_recorder_pipeline(client, tmp_path):
     for f in np.unique(rows[:, 0]):
         assert abs(rows[rows[:, 0] == f, 2].min() - (20 + 3 * (f - 1))) <= 2.0, f
     assert summary["annotated_video"] == "annotated.mp4" and (out_dir / "annotated.mp4").stat().st_size > 0
+
+
+def test_video_publisher_waits_for_a_frame_index_subscriber(client, tmp_path):
+    """wait_for_index_subscribers: no image goes out while nobody listens to <topic>/frame_index (a recorder
+    matched after the last frame would map none of its results to a video frame); once one listens, every
+    frame goes out, each announced with its frame number."""
+    video = tmp_path / "short.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (160, 120))
+    for i in range(8):
+        writer.write(cv2.resize(h.people_frame(i), (160, 120)))
+    writer.release()
+    images = client.collect(Image, "/wait/image_raw")
+    pub = h.NodeProcess(h.node_argv("video_publisher", "video_w", {
+        "video_path": str(video), "topic": "/wait/image_raw", "rate": 20.0, "wait_for_subscribers": 1,
+        "wait_for_index_subscribers": 1}), "video_w")
+    try:
+        pub.wait_log("publishing", 60)
+        client.wait_publishers(images)
+        time.sleep(2.0)  # 40 timer ticks at 20 Hz: without the index subscriber none may publish
+        assert images.snapshot() == [] and pub.alive(), pub.tail()
+        index = client.collect(Header, "/wait/image_raw/frame_index", latched=True)
+        assert pub.proc.wait(60) == 0, pub.tail()
+        assert "video finished after 8 published frames" in pub.log()
+        index.wait(lambda m: m.frame_id == "8", 20, "frame 8's index")
+        assert [m.frame_id for m in index.snapshot()] == [str(f) for f in range(1, 9)]
+    finally:
+        pub.stop()
 
 
 def test_real_detector_and_tracker_in_process_random_weights():

@@ -142,9 +142,9 @@ def demo_nodes(cfg: DemoConfig) -> list[NodeSpec]:
         ),
         NodeSpec(
             key="video", package=PACKAGE, executable="video_publisher", name="video_publisher",
-            # wait for the tracker: frames published before discovery matches would be lost
+            # wait for the tracker and the recorder: frames published before discovery matches would be lost
             parameters={"video_path": video_path, "topic": cfg.image_topic, "rate": float(cfg.rate),
-                        "wait_for_subscribers": 1},
+                        "wait_for_subscribers": 1, "wait_for_index_subscribers": 1},
         ),
     ]
     if cfg.rviz:

@@ -3,7 +3,8 @@
 Parameters: ``video_path``, ``topic`` (default ``image_raw``), ``rate`` (Hz, 0 = the file's FPS),
 ``loop``, ``frame_id``, ``start_frame``/``end_frame`` (1-based, inclusive; 0 = the end), ``qos_reliability``
 (``reliable`` default | ``best_effort``), ``qos_depth``, ``wait_for_subscribers`` (start publishing only
-once this many subscribers are matched; 0 = at once).
+once this many subscribers of the images are matched; 0 = at once), ``wait_for_index_subscribers`` (the same
+for ``<topic>/frame_index``: a recorder that matches after the last frame would map no result to a frame).
 
 Stamps come from the node clock (simulated time with ``use_sim_time``). Each published image is preceded
 by a ``std_msgs/Header`` on ``<topic>/frame_index`` with the same stamp and ``frame_id`` = the 1-based frame
@@ -47,6 +48,7 @@ class VideoPublisher(Node):
         reliability = p("qos_reliability", "reliable").value
         depth = int(p("qos_depth", 10).value)
         self.wait_for_subscribers = int(p("wait_for_subscribers", 0).value)
+        self.wait_for_index_subscribers = int(p("wait_for_index_subscribers", 0).value)
         self.done = False
         self.published = 0
 
@@ -77,9 +79,9 @@ class VideoPublisher(Node):
     def _tick(self) -> None:
         if self.done:
             return
-        if self.wait_for_subscribers and self.published == 0:
-            if self.pub.get_subscription_count() < self.wait_for_subscribers:
-                return  # the first frames would be lost before discovery completes
+        if self.published == 0 and (self.pub.get_subscription_count() < self.wait_for_subscribers
+                                    or self.index_pub.get_subscription_count() < self.wait_for_index_subscribers):
+            return  # the first frames would be lost before discovery completes
         past_end = self.end_frame > 0 and self.next_frame > self.end_frame
         ok, image = (False, None) if past_end else self.cap.read()
         if not ok:
