@@ -219,6 +219,30 @@ def test_tuning_at_several_frame_steps_scores_each_view_of_each_scene(synth, tmp
             tt.frame_steps_arg(bad)
 
 
+def test_every_frame_floor_ranks_configurations_below_it_last(synth, tmp_path):
+    """--every-frame-floor: tuning at several frame steps may not buy lower-rate accuracy with full-rate accuracy;
+    a configuration whose step-1 IDF1 is under the floor ranks after every one that reaches it, whatever its mean."""
+    cache, gt = synth
+    views, view_gts = tt.frame_step_views([cache], [gt], (1, 2), str(tmp_path))
+    short, default = {"max_lost_seconds": 0.05}, {}  # a missed detection ends the short-lived track at full rate
+    first = {k: tt.score_config(cache, gt, o)["IDF1"] for k, o in (("short", short), ("default", default))}
+    assert first["short"] < first["default"]
+    floor = (1, 0.5 * (first["short"] + first["default"]))
+    s = tt.score_config(views, view_gts, short, floor=floor)
+    d = tt.score_config(views, view_gts, default, floor=floor)
+    assert s["IDF1_first"] == pytest.approx(first["short"]) and d["IDF1_first"] == pytest.approx(first["default"])
+    assert not s["meets_floor"] and d["meets_floor"]
+    assert tt.rank_key(d) < tt.rank_key({**s, "IDF1": d["IDF1"] + 0.1, "MOTA": 1.0})
+    assert "meets_floor" not in tt.score_config(views, view_gts, short)  # no floor: ranked on the mean alone
+    out = tt.tune(views, view_gts, grid_a={"max_lost_seconds": (0.05, 0.1)}, grid_b={"min_hits": (1, 2)}, top_a=2,
+                  lambdas=(0.5,), refine_axes={"max_lost_seconds": (0.05, 0.1, 1.0)}, floor=floor)
+    flags = [r["meets_floor"] for r in out["ranked"]]
+    assert flags[0] and False in flags and flags == sorted(flags, reverse=True)
+    assert "below the floor" in tt.format_ranking(out, top=len(out["ranked"]))
+    with pytest.raises(SystemExit):  # the floor reads the step-1 views: it needs them and another step
+        tt.main(["--cache", "x.npz", "--every-frame-floor", "90"])
+
+
 def test_ablation_at_a_frame_step_scores_every_row_on_the_thinned_scenes(synth, tmp_path):
     """bench/ablate_tracker.py --frame-step 2: every row is the model's settings with one field changed, scored
     on every 2nd frame of each scene against that view's own ground truth; the model's own value is marked."""
