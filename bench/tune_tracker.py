@@ -301,7 +301,7 @@ def frame_step_views(caches: list, gts: list[str], steps, folder: str) -> tuple[
     from evaluate_people import rows_of_frames
 
     views, view_gts = [], []
-    for step in steps:
+    for step in sorted(steps):
         for i, (c, g) in enumerate(zip(caches, gts)):
             if step == 1:
                 views.append(c)
@@ -390,15 +390,12 @@ def main(argv=None) -> int:
     if args.frame_steps != (1,):
         import tempfile
 
-        if 1 in args.frame_steps:  # the every-frame views first: the floor reads the first len(caches) views
-            args.frame_steps = (1,) + tuple(s for s in args.frame_steps if s != 1)
-
         tmp = tempfile.TemporaryDirectory(prefix="sotmot_tune_")  # removed at exit, after the workers
         caches = cache if isinstance(cache, list) else [cache]
         gts = gt_arg if isinstance(gt_arg, list) else [gt_arg]
         cache, gt_arg = frame_step_views(caches, gts, args.frame_steps, tmp.name)
         print(f"frame steps {','.join(map(str, args.frame_steps))}: {len(cache)} views of {len(caches)} sequence(s)")
-        if args.every_frame_floor is not None:
+        if args.every_frame_floor is not None:  # frame_step_views puts the step-1 views first
             floor = (len(caches), args.every_frame_floor / 100.0)
             print(f"every-frame floor: configurations below a mean IDF1 of {args.every_frame_floor:g} on the "
                   f"{len(caches)} step-1 view(s) rank last")

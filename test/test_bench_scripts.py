@@ -207,6 +207,8 @@ def test_tuning_at_several_frame_steps_scores_each_view_of_each_scene(synth, tmp
     assert views[0] is cache and view_gts[0] == gt
     assert views[1].frames.tolist() == list(range(FIRST, LAST + 1, 2))
     assert {int(line.split(",")[0]) for line in open(view_gts[1])} == set(views[1].frames.tolist())
+    swapped, _ = tt.frame_step_views([cache], [gt], (2, 1), str(tmp_path / "swapped"))
+    assert swapped[0] is cache  # step 1 first whatever the order asked: the every-frame floor reads those views
     # the score over the views is the mean of the per-view scores (each scene counts the same)
     cfg = {"max_lost_seconds": 0.05}  # shorter than a frame: a missed detection ends a track at full rate
     both = tt.score_config(views, view_gts, cfg)
