@@ -28,7 +28,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
 
-from cache_detections import apply_nms  # noqa: E402
+from cache_detections import apply_nms, frame_step_arg  # noqa: E402
 from evaluate_people import CACHE_DIR, load_split, model_nms, sequence_cache  # noqa: E402
 from tune_tracker import frame_step_views, score_config  # noqa: E402
 
@@ -91,12 +91,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", default=str(default_checkpoint_path()))
     p.add_argument("--split", default="tune")
-    p.add_argument("--frame-step", type=int, default=1, metavar="N",
+    p.add_argument("--frame-step", type=frame_step_arg, default=1, metavar="N",
                    help="track every Nth frame only, at its real time (skipped frames are not scored)")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
-    if args.frame_step < 1:
-        p.error(f"--frame-step must be >= 1, got {args.frame_step}")
     print("| setting | IDF1 | MOTA | HOTA | IDs | FP | FN |\n|---|---:|---:|---:|---:|---:|---:|")
     out = ablate(args.checkpoint, args.split, frame_step=args.frame_step)
     if args.json:

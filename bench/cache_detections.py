@@ -253,6 +253,17 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
     return DetectionCache.from_frames(frames, stamps, dets, source.fps, size, meta, feature_dim=detector.feature_dim)
 
 
+def frame_step_arg(text: str) -> int:
+    """argparse type of ``--frame-step N``, a whole number >= 1 (``every_nth_frame``'s step; every bench script)."""
+    try:
+        step = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a frame step is a whole number >= 1, got {text!r}") from None
+    if step < 1:
+        raise argparse.ArgumentTypeError(f"a frame step must be >= 1, got {step}")
+    return step
+
+
 def fault_arg(text: str) -> tuple[str, int]:
     """argparse type of ``--fault NAME[:LEVEL]`` (both bench scripts)."""
     try:

@@ -29,7 +29,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
 
 from cache_detections import (  # noqa: E402
-    DetectionCache, _file_digest, apply_nms, cache_detections, every_nth_frame, fault_arg, load_cache)
+    DetectionCache, _file_digest, apply_nms, cache_detections, every_nth_frame, fault_arg, frame_step_arg, load_cache)
 from compare_trackers import evaluate_rows, run_sotmot  # noqa: E402
 
 from sotmot_ros.boxes import box_heights, iou_matrix  # noqa: E402
@@ -207,13 +207,11 @@ def main(argv=None) -> int:
     p.add_argument("--fault", type=fault_arg, default=None, metavar="NAME[:LEVEL]",
                    help=f"robustness check: every frame as a faulty camera delivers it ({', '.join(FAULTS)}; "
                    "level 1-3 from mild to bad, default 2; sotmot_ros/data/camera_faults.py)")
-    p.add_argument("--frame-step", type=int, default=1, metavar="N",
+    p.add_argument("--frame-step", type=frame_step_arg, default=1, metavar="N",
                    help="robustness check: track every Nth frame only, at its real time (inference N times slower "
                    "than the camera, as the ROS node then takes the newest frame); skipped frames are not scored")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
-    if args.frame_step < 1:
-        p.error(f"--frame-step must be >= 1, got {args.frame_step}")
     if args.low_res is not None and args.low_res < 16:
         p.error(f"--low-res must be >= 16 rows, got {args.low_res}")
     if args.camera_rows is not None and args.camera_rows < 16:

@@ -51,7 +51,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cache_detections import (  # noqa: E402
-    DEFAULT_GT, DetectionCache, apply_nms, every_nth_frame, load_cache, write_json_report)
+    DEFAULT_GT, DetectionCache, apply_nms, every_nth_frame, frame_step_arg, load_cache, write_json_report)
 from compare_trackers import evaluate_rows, run_sotmot  # noqa: E402
 
 from sotmot_ros.tracking import TrackerConfig  # noqa: E402
@@ -286,12 +286,9 @@ NMS_SWEEP = (1.0, 0.8, 0.7, 0.6, 0.5)
 
 def frame_steps_arg(text: str) -> tuple[int, ...]:
     """``1,2`` -> (1, 2): the frame steps every configuration is scored at (argparse type)."""
-    try:
-        steps = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"frame steps are whole numbers separated by commas (e.g. 1,2), got {text!r}")
-    if not steps or min(steps) < 1 or len(set(steps)) != len(steps):
-        raise argparse.ArgumentTypeError(f"frame steps must be distinct and >= 1, got {text!r}")
+    steps = tuple(frame_step_arg(v) for v in text.split(","))
+    if len(set(steps)) != len(steps):
+        raise argparse.ArgumentTypeError(f"frame steps must be distinct, got {text!r}")
     return steps
 
 

@@ -221,6 +221,21 @@ def test_tuning_at_several_frame_steps_scores_each_view_of_each_scene(synth, tmp
             tt.frame_steps_arg(bad)
 
 
+@pytest.mark.parametrize("script", ["evaluate_people", "ablate_tracker"])
+@pytest.mark.parametrize("bad", ["0", "-1", "2.5", "two"])
+def test_frame_step_flags_refuse_a_step_below_one_before_any_work(script, bad, capsys):
+    """--frame-step of evaluate_people and ablate_tracker: one argparse type for both (and for tune_tracker's
+    --frame-steps), so a bad step stops the command with its usage error before a model is loaded."""
+    import importlib
+
+    module = importlib.import_module(script)
+    with pytest.raises(SystemExit) as exc:
+        module.main(["--frame-step", bad])
+    assert exc.value.code == 2
+    assert "--frame-step" in capsys.readouterr().err
+    assert cd.frame_step_arg("3") == 3
+
+
 def test_every_frame_floor_ranks_configurations_below_it_last(synth, tmp_path):
     """--every-frame-floor: tuning at several frame steps may not buy lower-rate accuracy with full-rate accuracy;
     a configuration whose step-1 IDF1 is under the floor ranks after every one that reaches it, whatever its mean."""
