@@ -43,7 +43,7 @@ def test_default_model_ships_with_the_package_and_rebuilds_from_the_file():
     assert path.is_file(), f"bundled model missing at {path}"
     assert path.stat().st_size <= 20 * 1024 * 1024
     model, meta = load_model(path)
-    assert model.config.backbone == "yolox_nano"  # people v4-v9: the COCO-initialised body (MODEL_CARD.md)
+    assert model.config.backbone == "yolox_nano"  # people v4-v10: the COCO-initialised body (MODEL_CARD.md)
     assert model.config.class_names == ["person"]
     assert {"epoch", "step", "train_config"} <= set(meta), "training provenance missing from the model file"
     assert meta["train_config"]["backbone"] == "yolox_nano"

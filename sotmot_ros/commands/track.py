@@ -51,7 +51,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("track", help="track objects in a video / image folder / MOTChallenge sequence",
                               description=__doc__)
     p.add_argument("source", help="video file, image folder, or MOTChallenge folder (img1/ + seqinfo.ini)")
-    p.add_argument("--checkpoint", default=None, help="model file, or a bundled model's name: default (people v9, "
+    p.add_argument("--checkpoint", default=None, help="model file, or a bundled model's name: default (people v10, "
                    "640x480), fast (people v4, 512x384, ~1.5x faster on a CPU) or robust (people v8c, for noisy, "
                    "dark or compressed images); default: default")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda:N")

@@ -29,7 +29,7 @@ class CheckpointError(RuntimeError):
 # Model files shipped inside the package, by name: every front-end that takes a model file (`model_path`,
 # `--checkpoint`, `Detector.from_checkpoint`) also takes one of these names (see the model card).
 BUNDLED_MODELS = {
-    "default": "default.pt",  # people v9 (0.5 x v8b + 0.5 x v7), 640x480 input
+    "default": "default.pt",  # people v10 (0.5 x J + 0.5 x v9; J = v9 trained on whole), 640x480 input
     "fast": "people_v4_512.pt",  # people v4, 512x384 input: ~1.5x faster on a CPU, better on low-resolution video
     "robust": "people_v8c_robust.pt",  # people v8c, 640x480 input: trained through camera faults (noisy, dark, JPEG)
 }

@@ -2,7 +2,7 @@
 
 A model fine-tuned further (A) and its ancestor (B) lie in one basin, so the straight line between their
 weights holds models that keep part of the ancestor's broader prior while fitting what A learned
-(WiSE-FT, Wortsman et al., CVPR 2022). People v7 is 0.9 x v6 + 0.1 x v4, v9 0.5 x v8b + 0.5 x v7 (model card). The result carries
+(WiSE-FT, Wortsman et al., CVPR 2022). People v7 is 0.9 x v6 + 0.1 x v4, v9 0.5 x v8b + 0.5 x v7, v10 0.5 x J + 0.5 x v9 (model card). The result carries
 A's configuration (its input size) and provenance, but not A's tuned detector and tracker settings: an
 interpolated model is a new model and gets its own (``bench/tune_tracker.py --write``).
 """

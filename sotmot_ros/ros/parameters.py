@@ -110,7 +110,7 @@ def tracker_specs() -> tuple[ParamSpec, ...]:
 SPECS: tuple[ParamSpec, ...] = (
     # --- model / detector
     ParamSpec("model_path", "", "Model file (project checkpoint or FairMOT .pth), or a bundled model: '' or "
-              "'default' (people v9, 640x480 input), 'fast' (people v4, 512x384, ~1.5x faster on a CPU), "
+              "'default' (people v10, 640x480 input), 'fast' (people v4, 512x384, ~1.5x faster on a CPU), "
               "'robust' (people v8c, 640x480, for noisy, dark or heavily compressed camera images).",
               DETECTOR, change=CONFIGURE),
     ParamSpec("device", "auto", "Inference device: auto, cpu or cuda:N (falls back to CPU with a warning "
