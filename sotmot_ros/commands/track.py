@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..bundled_models import bundled_models_text
 from ..tracking.config import TrackerConfig
 from ..types import BACKENDS
 
@@ -51,9 +52,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("track", help="track objects in a video / image folder / MOTChallenge sequence",
                               description=__doc__)
     p.add_argument("source", help="video file, image folder, or MOTChallenge folder (img1/ + seqinfo.ini)")
-    p.add_argument("--checkpoint", default=None, help="model file, or a bundled model's name: default (people v10, "
-                   "640x480), fast (people v4, 512x384, ~1.5x faster on a CPU) or robust (people v8c, for noisy, "
-                   "dark or compressed images); default: default")
+    p.add_argument("--checkpoint", default=None,
+                   help=f"model file, or a bundled model's name: {bundled_models_text()}; default: default")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda:N")
     p.add_argument("--half", action="store_true", help="half precision on CUDA")
     p.add_argument("--backend", choices=BACKENDS, default="auto",

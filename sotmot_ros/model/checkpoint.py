@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from ..bundled_models import BUNDLED_MODELS
 from .config import ModelConfig
 from .network import SOTMOTNet
 
@@ -24,15 +25,6 @@ _MAX_KEYS_IN_MESSAGE = 5
 
 class CheckpointError(RuntimeError):
     """A model file is missing, unreadable, or does not match the architecture."""
-
-
-# Model files shipped inside the package, by name: every front-end that takes a model file (`model_path`,
-# `--checkpoint`, `Detector.from_checkpoint`) also takes one of these names (see the model card).
-BUNDLED_MODELS = {
-    "default": "default.pt",  # people v10 (0.5 x J + 0.5 x v9; J = v9 trained on whole), 640x480 input
-    "fast": "people_v4_512.pt",  # people v4, 512x384 input: ~1.5x faster on a CPU, better on low-resolution video
-    "robust": "people_v8c_robust.pt",  # people v8c, 640x480 input: trained through camera faults (noisy, dark, JPEG)
-}
 
 
 def default_checkpoint_path(name: str = "default") -> Path:

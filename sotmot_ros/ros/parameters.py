@@ -16,6 +16,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.exceptions import ParameterUninitializedException
 from rclpy.parameter import Parameter
 
+from ..bundled_models import bundled_models_text
 from ..tracking.config import MODEL_META_KEY, TrackerConfig, config_for_model
 from ..types import BACKENDS
 
@@ -110,9 +111,7 @@ def tracker_specs() -> tuple[ParamSpec, ...]:
 SPECS: tuple[ParamSpec, ...] = (
     # --- model / detector
     ParamSpec("model_path", "", "Model file (project checkpoint or FairMOT .pth), or a bundled model: '' or "
-              "'default' (people v10, 640x480 input), 'fast' (people v4, 512x384, ~1.5x faster on a CPU), "
-              "'robust' (people v8c, 640x480, for noisy, dark or heavily compressed camera images).",
-              DETECTOR, change=CONFIGURE),
+              f"{bundled_models_text()}.", DETECTOR, change=CONFIGURE),
     ParamSpec("device", "auto", "Inference device: auto, cpu or cuda:N (falls back to CPU with a warning "
               "when CUDA is absent).", DETECTOR, change=CONFIGURE, extra_constraints="auto | cpu | cuda[:N]"),
     ParamSpec("half", False, "float16 inference (CUDA only; ignored on CPU).", DETECTOR, change=CONFIGURE),
