@@ -307,3 +307,17 @@ def test_association_cues_count_right_picks_per_cue(synth):
     text = ac.format_table({"sot_lambda": 2.0, "sot_normalize": False, "weights": [0.7, 0.3], "tracker_origin": "x",
                             "sequences": {"synth": {"kind": "annotated", "fps": FPS, "gaps": {1: counts}}}})
     assert "| synth (annotated) | 1 (0.10) |" in text
+
+
+def test_detection_checks_verdict_holds_each_check_to_the_reference_minus_its_tolerance():
+    """bench/detection_checks.py: a candidate passes a check at exactly the reference minus the tolerance and fails
+    just below it; one failed check fails the candidate, whatever the others gain."""
+    import detection_checks as dc
+
+    ref = {"faults": 92.93, "tune": 99.85, "fit": 93.24, "small": 99.48}
+    at = {k: v - dc.TOLERANCES[k] for k, v in ref.items()}
+    assert all(v["pass"] for v in dc.verdict(at, ref).values())
+    worse = {**{k: v + 5.0 for k, v in ref.items()}, "tune": ref["tune"] - dc.TOLERANCES["tune"] - 0.01}
+    v = dc.verdict(worse, ref)
+    assert not v["tune"]["pass"] and all(v[k]["pass"] for k in ("faults", "fit", "small"))
+    assert v["tune"]["threshold"] == pytest.approx(99.65)
