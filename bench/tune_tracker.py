@@ -106,6 +106,7 @@ def score_config(cache, gt_path, overrides: dict, fmt: str = "mot15", floor: tup
     sequences (each scene counts the same), counts the sum. ``floor = (k, idf1)``: the mean IDF1 of the first
     k sequences (the scenes at every frame, with ``--frame-steps``) is kept as ``IDF1_first`` and
     ``meets_floor`` says whether it reaches ``idf1`` (``rank_key`` puts the configurations that miss it last).
+    ``IDF1_views`` keeps each sequence's own IDF1, in order.
     """
     caches = cache if isinstance(cache, (list, tuple)) else [cache]
     gts = gt_path if isinstance(gt_path, (list, tuple)) else [gt_path]
@@ -117,6 +118,7 @@ def score_config(cache, gt_path, overrides: dict, fmt: str = "mot15", floor: tup
         assoc.extend(run.assoc_s)
     metrics = {k: float(np.mean([m[k] for m in per_seq])) for k in ("MOTA", "IDF1", "HOTA", "DetA", "AssA")}
     metrics.update({k: int(sum(m[k] for m in per_seq)) for k in ("IDs", "FP", "FN", "num_ids")})
+    metrics["IDF1_views"] = [float(m["IDF1"]) for m in per_seq]  # per scene/view, for bench/settings_transfer.py
     if floor is not None:
         first = float(np.mean([m["IDF1"] for m in per_seq[: floor[0]]]))
         metrics.update(IDF1_first=first, meets_floor=bool(first >= floor[1] - 1e-9))

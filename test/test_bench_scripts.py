@@ -321,3 +321,46 @@ def test_detection_checks_verdict_holds_each_check_to_the_reference_minus_its_to
     v = dc.verdict(worse, ref)
     assert not v["tune"]["pass"] and all(v[k]["pass"] for k in ("faults", "fit", "small"))
     assert v["tune"]["threshold"] == pytest.approx(99.65)
+
+
+def test_settings_transfer_halves_cover_the_sequence_once_at_their_real_times(synth):
+    """bench/settings_transfer.py cuts a cached sequence into two halves: together every frame once, each frame
+    with its own timestamp and detections (the tracker then sees the second half as a camera started there)."""
+    import settings_transfer as st
+
+    cache, _ = synth
+    first, second = st.half_of(cache, "first"), st.half_of(cache, "second")
+    assert first.frames.tolist() + second.frames.tolist() == cache.frames.tolist()
+    assert second.timestamps[0] == cache.timestamps[len(first)]
+    k = len(first)
+    assert np.array_equal(second.detections(0).boxes, cache.detections(k).boxes)
+    assert first.frame_range == (FIRST, int(first.frames[-1])) and second.frame_range[1] == LAST
+
+
+def _result(idf1_views, changed):
+    v = [x / 100 for x in idf1_views]
+    return {"IDF1_views": v, "IDF1": float(np.mean(v)), "MOTA": 0.5, "HOTA": 0.5, "changed": changed,
+            "overrides": changed, "IDs": 0}
+
+
+def test_settings_transfer_rules_pick_what_they_promise():
+    """The selection rules on hand-made scores (2 every-frame views, then 2 lower-rate views): ``max`` is the
+    tuner's ranking, ``fewest_changes`` trades up to the margin for fewer changed fields, ``maximin`` the best worst
+    view, and a configuration under the every-frame floor is never chosen, however good its mean."""
+    import settings_transfer as st
+
+    results = [
+        _result([90, 90, 90, 90], {}),                                       # defaults
+        _result([96, 96, 80, 96], {"a": 1, "b": 2, "c": 3}),                  # best mean (92.0), one bad view
+        _result([95, 95, 88, 88], {"a": 1}),                                  # 91.5, one change, worst view 88
+        _result([80, 80, 100, 100], {"b": 2}),                                # every-frame 80: under the floor
+    ]
+    assert st.choose("max", results, k=2) == 1
+    assert st.choose("fewest_changes", results, k=2, margin=1.0) == 2      # 91.5 >= 92.0 - 1.0, one field
+    assert st.choose("fewest_changes", results, k=2, margin=0.1) == 1      # only the best is near enough
+    assert st.choose("maximin", results, k=2) == 2    # worst view 88 vs 80; the defaults (90) are under the floor
+    results[3]["IDF1_views"] = [0.80, 0.80, 1.0, 1.0]
+    results[3]["IDF1"] = 0.95                                              # the best mean, yet under the floor
+    assert st.choose("max", results, k=2, floor_drop=1.5) != 3
+    assert all(st.choose(r, results, k=2, floor_drop=1.5) != 3 for r in st.RULES)
+    assert st.choose("max", results, k=2, floor_drop=20.0) == 3            # a floor that low lets it in
