@@ -1,8 +1,8 @@
 """Do tracker settings chosen on some frames hold on others? ``tune_tracker``'s choice and other rules, measured.
 
 Why: in session 19 the settings ``tune_tracker`` chose for candidate K (the best of 786 on tune+fit) tracked the
-report's PETS09-S2L1 318-397 14.9 IDF1 worse than v10's settings on K's own detections, while on PETS 1-317 the
-two pointed the other way (model card, the sixth addendum's result). This asks the same question without the
+report's PETS09-S2L1 318-397 at 79.8 IDF1 where v10's settings on the same detections reached 94.5, while on
+PETS 1-317 the two pointed the other way (model card, the sixth addendum's result). This asks the same question without the
 report: every tune+fit sequence is cut into its first and second half, every candidate configuration is scored on
 every view (half x sequence x frame step, as ``tune_tracker --frame-steps``), and each selection rule chooses on
 the first halves and is scored on the second, then the other way round.
