@@ -184,3 +184,40 @@ def test_a_user_tunes_the_tracker_on_their_own_scenes_into_their_model_file(tmp_
     entry = evaluate_people.load_split("mine", str(splits))[0]
     assert len(evaluate_people.sequence_cache(entry, "fast", str(cache_dir))) == 4
     assert len(list(cache_dir.glob("*.npz"))) == 1
+
+
+def test_a_user_checks_that_their_tuning_transfers_between_halves_of_their_scene(tmp_path):
+    """`settings_transfer.py --splits FILE --split NAME --checkpoint MY.pt --configs TUNE.json`: every rule and the
+    model file's stored settings are scored on the half they were not chosen on, both ways; the report split is
+    refused."""
+    import json
+    import shutil
+    import sys
+
+    import pytest
+
+    from sotmot_ros.model.checkpoint import resolve_model_path
+
+    splits = _my_scene(tmp_path)
+    sys.path.insert(0, str(REPO / "bench"))
+    import settings_transfer
+    import tune_tracker
+
+    mine = tmp_path / "mine.pt"
+    shutil.copy(resolve_model_path("fast"), mine)
+    cache_dir, tuned, out = tmp_path / "cache", tmp_path / "tune.json", tmp_path / "transfer.json"
+    common = ["--splits", str(splits), "--split", "mine", "--checkpoint", str(mine), "--cache-dir", str(cache_dir)]
+    assert tune_tracker.main(common + ["--json", str(tuned), "--write"]) == 0
+    assert settings_transfer.main(common + ["--configs", str(tuned), "--frame-steps", "1,2", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    whats = {r["what"] for r in rows}
+    assert set(settings_transfer.RULES) | {"defaults", "stored", "oracle"} <= whats
+    assert {(r["chosen_on"], r["scored_on"]) for r in rows} == {("first", "second"), ("second", "first")}
+    stored = [r for r in rows if r["what"] == "stored"]
+    best = json.loads(tuned.read_text())["ranked"][0]
+    assert all(r["changed"] == best["changed"] for r in stored)  # --write stored the tuner's best
+    # `max` chosen on one half is the oracle of that half: the two directions use the halves they name
+    oracle = {r["scored_on"]: r["index"] for r in rows if r["what"] == "oracle"}
+    assert all(r["index"] == oracle[r["chosen_on"]] for r in rows if r["what"] == "max")
+    with pytest.raises(SystemExit):
+        settings_transfer.main(["--split", "report", "--checkpoint", str(mine), "--configs", str(tuned)])
