@@ -117,6 +117,14 @@ class DetectionCache:
                    np.concatenate([x.features for x in dets]) if dets else np.zeros((0, d)),
                    fps, image_size, dict(meta or {}))
 
+    def select(self, kept, fps: float | None = None, **meta) -> "DetectionCache":
+        """The cached frames at indices ``kept`` (in order), each with its own timestamp and detections; ``fps``
+        (default: unchanged) and ``meta`` entries describe the selection."""
+        kept = list(kept)
+        return DetectionCache.from_frames([int(self.frames[k]) for k in kept], [float(self.timestamps[k]) for k in kept],
+                                          [self.detections(k) for k in kept], self.fps if fps is None else fps,
+                                          self.image_size, {**self.meta, **meta}, feature_dim=self.feature_dim)
+
     def save(self, path: str) -> str:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         tmp = path + ".tmp.npz"
@@ -152,10 +160,7 @@ def every_nth_frame(cache: DetectionCache, step: int) -> DetectionCache:
         raise ValueError(f"frame step must be >= 1, got {step}")
     if step == 1:
         return cache
-    kept = range(0, len(cache), step)
-    return DetectionCache.from_frames([int(cache.frames[k]) for k in kept], [float(cache.timestamps[k]) for k in kept],
-                                      [cache.detections(k) for k in kept], cache.fps / step, cache.image_size,
-                                      {**cache.meta, "frame_step": step}, feature_dim=cache.feature_dim)
+    return cache.select(range(0, len(cache), step), cache.fps / step, frame_step=step)
 
 
 def write_json_report(path: str, cache_path: str, cache: DetectionCache, gt: str, **fields) -> None:

@@ -35,19 +35,15 @@ SMALL_CAMERA_ROWS = (240, 120)
 TOLERANCES = {"faults": 1.0, "tune": 0.2, "fit": 0.3, "small": 0.3}
 
 
-def _aps(result: dict) -> list[float]:
-    return [100.0 * s["AP50"] for s in result["sequences"].values()]
-
-
 def detection_checks(checkpoint: str, nms_iou: float = 0.7, cache_dir: str | None = None) -> dict:
     """The four check values (AP@0.5 in points) and the per-view numbers they average."""
     views: dict[str, float] = {}
 
     def run(split: str, tag: str, **kw) -> list[float]:
         res = evaluate(checkpoint, split, modes=[], cache_dir=cache_dir, nms_iou=nms_iou, **kw)
-        for name, seq in res["sequences"].items():
-            views[f"{tag}/{name}"] = 100.0 * seq["AP50"]
-        return _aps(res)
+        aps = {f"{tag}/{name}": 100.0 * seq["AP50"] for name, seq in res["sequences"].items()}
+        views.update(aps)
+        return list(aps.values())
 
     faults = [ap for f in FAULTS for ap in run("tune,fit", f"{f}:{FAULT_LEVEL}", fault=(f, FAULT_LEVEL))]
     tune = run("tune", "clean")

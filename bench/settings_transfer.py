@@ -48,10 +48,7 @@ HALVES = ("first", "second")
 def half_of(cache: DetectionCache, which: str) -> DetectionCache:
     """The first or second half of a cached sequence's frames (the second gets the odd one), timestamps kept."""
     mid = len(cache) // 2
-    kept = range(0, mid) if which == "first" else range(mid, len(cache))
-    return DetectionCache.from_frames([int(cache.frames[k]) for k in kept], [float(cache.timestamps[k]) for k in kept],
-                                      [cache.detections(k) for k in kept], cache.fps, cache.image_size,
-                                      {**cache.meta, "half": which}, feature_dim=cache.feature_dim)
+    return cache.select(range(0, mid) if which == "first" else range(mid, len(cache)), half=which)
 
 
 def _floor_ok(results: list[dict], k: int, floor_drop: float) -> list[bool]:
@@ -145,7 +142,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if 1 not in args.frame_steps:
         p.error("--frame-steps must include 1 (the floor is on every frame)")
-    from evaluate_people import CACHE_DIR, SPLITS, load_split, model_nms, sequence_cache, split_names
+    from evaluate_people import CACHE_DIR, SPLITS, load_split, model_nms, sequence_cache, split_names, write_json
 
     from sotmot_ros.model.checkpoint import load_model, resolve_model_path
 
@@ -173,14 +170,11 @@ def main(argv=None) -> int:
         if r["what"] in RULES or r["what"] == "oracle":
             print(f"{r['what']:>15} on {r['chosen_on']}: {r['changed'] or '(defaults)'}")
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as fh:
-            json.dump({"checkpoint": checkpoint, "configs": args.configs, "split": args.split,
-                       "frame_steps": list(args.frame_steps), "floor_drop": args.floor_drop, "margin": args.margin,
-                       "defaults": DEFAULTS.to_dict(), "rows": rows,
-                       "scores": {w: [{k2: v for k2, v in r.items() if k2 != "assoc_us"} for r in s]
-                                  for w, s in scores.items()}}, fh, indent=1, default=float)
-        print(f"-> {args.json}")
+        write_json(args.json, {"checkpoint": checkpoint, "configs": args.configs, "split": args.split,
+                               "frame_steps": list(args.frame_steps), "floor_drop": args.floor_drop,
+                               "margin": args.margin, "defaults": DEFAULTS.to_dict(), "rows": rows,
+                               "scores": {w: [{k2: v for k2, v in r.items() if k2 != "assoc_us"} for r in s]
+                                          for w, s in scores.items()}})
     return 0
 
 

@@ -120,7 +120,7 @@ def score_config(cache, gt_path, overrides: dict, fmt: str = "mot15", floor: tup
     metrics.update({k: int(sum(m[k] for m in per_seq)) for k in ("IDs", "FP", "FN", "num_ids")})
     metrics["IDF1_views"] = [float(m["IDF1"]) for m in per_seq]  # per scene/view, for bench/settings_transfer.py
     if floor is not None:
-        first = float(np.mean([m["IDF1"] for m in per_seq[: floor[0]]]))
+        first = float(np.mean(metrics["IDF1_views"][: floor[0]]))
         metrics.update(IDF1_first=first, meets_floor=bool(first >= floor[1] - 1e-9))
     return {"overrides": dict(overrides), "changed": changed_fields(cfg), **metrics,
             "assoc_us": float(np.median(assoc)) * 1e6 if assoc else float("nan")}
