@@ -36,6 +36,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from sotmot_ros.data.camera_faults import FAULTS, apply_fault, parse_fault  # noqa: E402
+from sotmot_ros.data.moving_camera import MOTIONS, camera_warps, parse_motion, render_view, view_size  # noqa: E402
 from sotmot_ros.types import Detections  # noqa: E402
 
 DEFAULT_VIDEO = os.path.join(REPO, "data_cache", "vtest.avi")
@@ -200,7 +201,8 @@ def _file_digest(path: str, limit: int = 1 << 26) -> str:
 def cache_detections(video: str, checkpoint: str | None, first: int, last: int, device: str = "auto",
                      half: bool = False, score_threshold: float = 0.05, max_detections: int = 500,
                      fps: float | None = None, progress: bool = True, low_res: int | None = None,
-                     camera_rows: int | None = None, fault: tuple[str, int] | None = None) -> DetectionCache:
+                     camera_rows: int | None = None, fault: tuple[str, int] | None = None,
+                     moving: tuple[str, int] | None = None) -> DetectionCache:
     """Detect in frames ``first..last`` (inclusive, 1-based) of ``video``; returns the cache (not saved).
 
     ``low_res``: each frame is first degraded to what a camera of that many rows would give
@@ -210,6 +212,10 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
     own size, so its labels still hold.
     ``fault``: (name, level) of a camera fault (``camera_faults``), seeded by the frame number, applied to the
     frame the detector gets (the small camera's own frame with ``camera_rows``).
+    ``moving``: (name, level) of a simulated moving camera (``moving_camera``): the detector gets its view of
+    each frame (smaller than the frame, see ``view_size``), and the boxes stay in the view's pixels (the labels
+    must be re-expressed with ``moving_camera.write_view_gt``). It comes first: the faults and ``camera_rows``
+    happen in that camera.
     """
     from sotmot_ros.data.augment import low_resolution
     from sotmot_ros.detector import Detector
@@ -228,7 +234,11 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
     detector.warmup()
     frames, stamps, dets, size = [], [], [], None
     start = time.perf_counter()
+    frame_size = None
     for frame, image, stamp in source.frames(first, last):
+        frame_size = (image.shape[1], image.shape[0])
+        if moving:
+            image = render_view(image, camera_warps([stamp], frame_size, *moving)[0], view_size(frame_size))
         size = (image.shape[1], image.shape[0])
         if low_res:
             image = low_resolution(image, low_res)
@@ -254,8 +264,36 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
             "max_detections": max_detections, "device": str(detector.device), "half": detector.half,
             "input_size": list(detector.input_size), "first": first, "last": last, "low_res": low_res,
             "camera_rows": camera_rows, "fault": list(fault) if fault else None, "letterbox_version": LETTERBOX_VERSION,
+            "moving_camera": list(moving) if moving else None, "frame_size": list(frame_size) if frame_size else None,
             "detector_seconds": round(elapsed, 3), "created": time.strftime("%Y-%m-%d %H:%M:%S")}
     return DetectionCache.from_frames(frames, stamps, dets, source.fps, size, meta, feature_dim=detector.feature_dim)
+
+
+def measure_camera_motion(video: str, cache: DetectionCache, moving: tuple[str, int] | None = None,
+                          box_score: float = 0.1) -> np.ndarray:
+    """(F, 2, 3): for each cached frame, the camera warp from the previous cached frame as ``Tracker.update``
+    measures it on the images (``CameraMotionEstimator``, the frame's detections with score >= ``box_score``
+    masked out; identity for the first). ``cache`` may be a selection (``every_nth_frame``): the warps then
+    span its steps, as the node's tracker sees them when it skips frames. ``moving``: the same simulated
+    camera as the cache's detections."""
+    from sotmot_ros.sources import open_source
+    from sotmot_ros.tracking.camera_motion import CameraMotionEstimator
+
+    first, last = cache.frame_range
+    check_not_held_out(video, last)
+    wanted = {int(f): k for k, f in enumerate(cache.frames)}
+    estimator = CameraMotionEstimator()
+    warps = np.zeros((len(cache), 2, 3))
+    for frame, image, stamp in open_source(video).frames(first, last):
+        k = wanted.get(int(frame))
+        if k is None:
+            continue
+        if moving:
+            size = (image.shape[1], image.shape[0])
+            image = render_view(image, camera_warps([stamp], size, *moving)[0], view_size(size))
+        d = cache.detections(k)
+        warps[k] = estimator(image, d.boxes[d.scores >= box_score])
+    return warps
 
 
 def frame_step_arg(text: str) -> int:
@@ -273,6 +311,14 @@ def fault_arg(text: str) -> tuple[str, int]:
     """argparse type of ``--fault NAME[:LEVEL]`` (both bench scripts)."""
     try:
         return parse_fault(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def moving_arg(text: str) -> tuple[str, int]:
+    """argparse type of ``--moving-camera NAME[:LEVEL]`` (the bench scripts)."""
+    try:
+        return parse_motion(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -296,6 +342,9 @@ def main(argv=None) -> int:
                    help="give the detector each frame shrunk to ROWS rows (a small camera); boxes mapped back")
     p.add_argument("--fault", type=fault_arg, default=None, metavar="NAME[:LEVEL]",
                    help=f"a camera fault in each frame the detector gets ({', '.join(FAULTS)}; level 1-3, default 2)")
+    p.add_argument("--moving-camera", type=moving_arg, default=None, metavar="NAME[:LEVEL]",
+                   help=f"detect in a simulated moving camera's view of each frame ({', '.join(MOTIONS)}; level 1-3, "
+                   "default 2; boxes in the view's pixels)")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     if args.first < 1 or args.last < args.first:
@@ -304,7 +353,8 @@ def main(argv=None) -> int:
     out = args.out or os.path.join(REPO, "runs", "bench", f"dets_{stem}_{args.first:04d}-{args.last:04d}.npz")
     cache = cache_detections(args.video, args.checkpoint, args.first, args.last, args.device, args.half,
                              args.score_threshold, args.max_detections, args.fps, progress=not args.quiet,
-                             low_res=args.low_res, camera_rows=args.camera_rows, fault=args.fault)
+                             low_res=args.low_res, camera_rows=args.camera_rows, fault=args.fault,
+                             moving=args.moving_camera)
     cache.save(out)
     n = np.diff(cache.offsets)
     print(f"{out}: frames {cache.frame_range[0]}-{cache.frame_range[1]} ({len(cache)}), {len(cache.boxes)} detections "

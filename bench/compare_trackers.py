@@ -67,13 +67,21 @@ class RunResult:
 
 
 # ---------------------------------------------------------------------------------------------- trackers
-def run_sotmot(cache: DetectionCache, config: TrackerConfig, timing: bool = True) -> RunResult:
-    """Our Tracker over every cached frame; reports confirmed tracks matched in the frame."""
+def run_sotmot(cache: DetectionCache, config: TrackerConfig, timing: bool = True,
+               camera_motion: np.ndarray | None = None) -> RunResult:
+    """Our Tracker over every cached frame; reports confirmed tracks matched in the frame. ``camera_motion``
+    (F, 2, 3): per cached frame, the camera's warp from the previous cached frame (what the tracker would have
+    measured on the images; used when ``config.camera_motion`` asks for it)."""
     tracker = Tracker(config)
     out = RunResult()
-    for frame, stamp, dets in cache:
+    if config.camera_motion != "none" and camera_motion is None:
+        raise ValueError(f"camera_motion={config.camera_motion!r} needs the camera's warps of the cached frames "
+                         "(bench/evaluate_people.py measures them); this script has none")
+    if camera_motion is not None and len(camera_motion) != len(cache):
+        raise ValueError(f"{len(camera_motion)} camera warps for {len(cache)} cached frames")
+    for k, (frame, stamp, dets) in enumerate(cache):
         t0 = time.perf_counter()
-        outputs = tracker.update(dets, stamp)
+        outputs = tracker.update(dets, stamp, camera_motion=None if camera_motion is None else camera_motion[k])
         t1 = time.perf_counter()
         if timing:
             out.update_s.append(t1 - t0)

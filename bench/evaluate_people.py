@@ -9,7 +9,7 @@ Per sequence: detections are cached once (``cache_detections``), then
 
     python bench/evaluate_people.py --checkpoint sotmot_ros/weights/default.pt [--split report] [--splits FILE]
         [--modes sot iou motion+iou] [--json out.json] [--set key=value ...] [--low-res ROWS]
-        [--camera-rows ROWS] [--frame-step N]
+        [--camera-rows ROWS] [--frame-step N] [--fault NAME:LEVEL] [--moving-camera NAME:LEVEL]
 """
 
 from __future__ import annotations
@@ -29,12 +29,14 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
 
 from cache_detections import (  # noqa: E402
-    DetectionCache, _file_digest, apply_nms, cache_detections, every_nth_frame, fault_arg, frame_step_arg, load_cache)
+    DetectionCache, _file_digest, apply_nms, cache_detections, every_nth_frame, fault_arg, frame_step_arg, load_cache,
+    measure_camera_motion, moving_arg)
 from compare_trackers import evaluate_rows, run_sotmot  # noqa: E402
 
 from sotmot_ros.boxes import box_heights, iou_matrix  # noqa: E402
 from sotmot_ros.data.camera_faults import FAULTS, fault_tag  # noqa: E402
 from sotmot_ros.data.mot import read_mot_file  # noqa: E402
+from sotmot_ros.data.moving_camera import MOTIONS, camera_warps, motion_tag, write_view_gt  # noqa: E402
 from sotmot_ros.evaluation import detection_ap  # noqa: E402
 from sotmot_ros.model.checkpoint import default_checkpoint_path, load_model, resolve_model_path  # noqa: E402
 from sotmot_ros.preprocess import LETTERBOX_VERSION  # noqa: E402
@@ -73,9 +75,10 @@ def load_split(name: str, path: str = SPLITS) -> list[dict]:
 
 
 def sequence_cache(entry: dict, checkpoint: str, cache_dir: str, low_res: int | None = None,
-                   camera_rows: int | None = None, fault: tuple[str, int] | None = None) -> DetectionCache:
+                   camera_rows: int | None = None, fault: tuple[str, int] | None = None,
+                   moving: tuple[str, int] | None = None) -> DetectionCache:
     """Detections of one sequence, cached per (model file content, letterbox version, sequence, frame range,
-    low_res, camera_rows, fault). ``checkpoint``: a model file or a bundled model's name."""
+    low_res, camera_rows, fault, moving camera). ``checkpoint``: a model file or a bundled model's name."""
     from sotmot_ros.sources import open_source
 
     checkpoint = str(resolve_model_path(checkpoint))
@@ -84,14 +87,36 @@ def sequence_cache(entry: dict, checkpoint: str, cache_dir: str, low_res: int | 
     last = entry.get("last") or open_source(entry["source"]).length
     tag = (f"_lowres{int(low_res)}" if low_res else "") + (f"_camera{int(camera_rows)}" if camera_rows else "")
     tag += f"_{fault_tag(*fault)}" if fault else ""
+    tag += f"_{motion_tag(*moving)}" if moving else ""
     name = f"{_file_digest(checkpoint)}_lb{LETTERBOX_VERSION}_{entry['name']}_{first}-{last}{tag}.npz"
     path = os.path.join(cache_dir, name)
     if os.path.isfile(path):
         return load_cache(path)
     cache = cache_detections(entry["source"], checkpoint, first, int(last), device="cpu", score_threshold=0.05,
-                             progress=False, low_res=low_res, camera_rows=camera_rows, fault=fault)
+                             progress=False, low_res=low_res, camera_rows=camera_rows, fault=fault, moving=moving)
     cache.save(path)
     return cache
+
+
+def sequence_camera_motion(entry: dict, cache: DetectionCache, cache_dir: str, name: str,
+                           moving: tuple[str, int] | None = None) -> np.ndarray:
+    """``measure_camera_motion`` of a (selected) cache, saved beside the detections as ``name``_motion.npz."""
+    path = os.path.join(cache_dir, f"{name}_motion.npz")
+    if os.path.isfile(path):
+        with np.load(path) as z:
+            if np.array_equal(z["frames"], cache.frames):
+                return z["warps"]
+    warps = measure_camera_motion(entry["source"], cache, moving)
+    os.makedirs(cache_dir, exist_ok=True)
+    np.savez(path, frames=cache.frames, warps=warps)
+    return warps
+
+
+def view_gt(entry: dict, cache: DetectionCache, moving: tuple[str, int], folder: str) -> str:
+    """The sequence's labels re-expressed in the simulated moving camera's view of each cached frame."""
+    warps = camera_warps(cache.timestamps, tuple(cache.meta["frame_size"]), *moving)
+    return write_view_gt(entry["gt"], cache.frames, warps, cache.image_size,
+                         os.path.join(folder, "view_" + os.path.basename(entry["gt"])))
 
 
 def detection_metrics(cache: DetectionCache, gt: dict, high: float) -> dict:
@@ -150,28 +175,38 @@ def model_nms(meta: dict) -> float:
 def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: dict | None = None,
              cache_dir: str | None = None, nms_iou: float | None = None, splits_path: str = SPLITS,
              low_res: int | None = None, frame_step: int = 1, camera_rows: int | None = None,
-             fault: tuple[str, int] | None = None) -> dict:
+             fault: tuple[str, int] | None = None, moving: tuple[str, int] | None = None) -> dict:
     checkpoint = str(resolve_model_path(checkpoint))  # a file or a bundled model's name
     _, meta = load_model(checkpoint)
     config, origin = config_for_model(meta, overrides)
     nms_iou = model_nms(meta) if nms_iou is None else nms_iou
     cache_dir = cache_dir or CACHE_DIR
+    if config.camera_motion != "none" and (low_res or camera_rows or fault):
+        raise SystemExit("camera_motion: measuring the motion on degraded frames (--low-res, --camera-rows, --fault) is "
+                         "not implemented; run those checks with camera_motion=none")
     results = {"checkpoint": os.path.abspath(checkpoint), "split": split, "tracker": config.to_dict(),
                "tracker_origin": origin, "nms_iou": nms_iou, "low_res": low_res, "camera_rows": camera_rows,
-               "fault": list(fault) if fault else None, "frame_step": frame_step,
-               "sequences": {}}
+               "fault": list(fault) if fault else None, "moving_camera": list(moving) if moving else None,
+               "frame_step": frame_step, "sequences": {}}
     for entry in load_split(split, splits_path):
-        raw = sequence_cache(entry, checkpoint, cache_dir, low_res, camera_rows, fault)
+        raw = sequence_cache(entry, checkpoint, cache_dir, low_res, camera_rows, fault, moving)
         cache = every_nth_frame(apply_nms(raw, nms_iou), frame_step)
-        gt = read_mot_file(entry["gt"], fmt="mot15", frame_range=cache.frame_range)
-        gt = {f: gt[f] for f in cache.frames.tolist() if f in gt}
-        seq = {"kind": entry["kind"], "frames": list(cache.frame_range),
-               **detection_metrics(cache, gt, config.high_score_threshold), "tracking": {}}
+        warps = None
+        if config.camera_motion != "none":
+            tag = (f"{_file_digest(str(resolve_model_path(checkpoint)))}_{entry['name']}_{cache.frame_range[0]}-"
+                   f"{cache.frame_range[1]}_step{frame_step}_nms{nms_iou:g}" + (f"_{motion_tag(*moving)}" if moving else ""))
+            warps = sequence_camera_motion(entry, cache, cache_dir, tag, moving)
         with tempfile.TemporaryDirectory(prefix="sotmot_people_") as tmp:
-            gt_path = entry["gt"] if frame_step == 1 else rows_of_frames(entry["gt"], cache.frames, tmp)
+            gt_file = view_gt(entry, raw, moving, tmp) if moving else entry["gt"]
+            gt = read_mot_file(gt_file, fmt="mot15", frame_range=cache.frame_range)
+            gt = {f: gt[f] for f in cache.frames.tolist() if f in gt}
+            seq = {"kind": entry["kind"], "frames": list(cache.frame_range),
+                   **detection_metrics(cache, gt, config.high_score_threshold), "tracking": {}}
+            gt_path = gt_file if frame_step == 1 else rows_of_frames(gt_file, cache.frames, tmp)
             for mode in modes:
                 cfg = TrackerConfig(**{**config.to_dict(), "association": mode})
-                m = evaluate_rows(run_sotmot(cache, cfg, timing=False).rows, gt_path, cache.frame_range)
+                m = evaluate_rows(run_sotmot(cache, cfg, timing=False, camera_motion=warps).rows, gt_path,
+                                  cache.frame_range)
                 seq["tracking"][mode] = {k: m[k] for k in ("MOTA", "IDF1", "HOTA", "IDs", "FP", "FN")}
         results["sequences"][entry["name"]] = seq
         print(format_sequence(entry["name"], seq), flush=True)
@@ -210,6 +245,10 @@ def main(argv=None) -> int:
     p.add_argument("--frame-step", type=frame_step_arg, default=1, metavar="N",
                    help="robustness check: track every Nth frame only, at its real time (inference N times slower "
                    "than the camera, as the ROS node then takes the newest frame); skipped frames are not scored")
+    p.add_argument("--moving-camera", type=moving_arg, default=None, metavar="NAME[:LEVEL]",
+                   help=f"robustness check: a simulated moving camera sees a moving window of every frame "
+                   f"({', '.join(MOTIONS)}; level 1-3, default 2; sotmot_ros/data/moving_camera.py); the labels "
+                   "follow the view exactly")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     if args.low_res is not None and args.low_res < 16:
@@ -217,7 +256,7 @@ def main(argv=None) -> int:
     if args.camera_rows is not None and args.camera_rows < 16:
         p.error(f"--camera-rows must be >= 16 rows, got {args.camera_rows}")
     out = evaluate(args.checkpoint, args.split, args.modes, parse_overrides(args.set), args.cache_dir, args.nms_iou,
-                   args.splits, args.low_res, args.frame_step, args.camera_rows, args.fault)
+                   args.splits, args.low_res, args.frame_step, args.camera_rows, args.fault, args.moving_camera)
     print(f"tracker: {out['tracker_origin']}; detector box NMS IoU {out['nms_iou']:g}")
     if args.json:
         write_json(args.json, out)

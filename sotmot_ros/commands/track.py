@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     for frame, image, stamp in tqdm(source.frames(args.first, args.last), total=total, unit="frame",
                                     disable=args.no_progress, desc=source.name):
-        outputs = tracker.update(detector(image), stamp)
+        outputs = tracker.update(detector(image), stamp, frame=image)
         shown = tracks_to_publish(outputs)
         for o in shown:
             ids.add(o.track_id)

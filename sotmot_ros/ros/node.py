@@ -441,7 +441,7 @@ class SotmotNode(LifecycleNode):
             if tracker is None or self._stop.is_set():
                 return
             t_track = time.perf_counter()
-            outputs = tracker.update(det, stamp)
+            outputs = tracker.update(det, stamp, frame=image)
             tracking_s = time.perf_counter() - t_track
         except Exception as exc:  # noqa: BLE001
             stats.on_processing_error(str(exc))

@@ -26,6 +26,7 @@ ASSOCIATION_STRATEGIES = {
 }
 ASSOCIATION_MODES = tuple(ASSOCIATION_STRATEGIES)
 GATE_KINDS = ("mahalanobis", "centre", "none")
+CAMERA_MOTION_MODES = ("none", "affine")  # the estimator is camera_motion.CameraMotionEstimator
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,10 @@ class TrackerConfig:
                                            low_open=True)
     gate_widen_per_second: float = _setting(0.5, "A lost track's gate threshold is multiplied by (1 + this x "
                                             "seconds lost).", low=0.0)
+    camera_motion: str = _setting(
+        "none", "Camera motion compensation: affine (the image's own motion between processed frames, measured on "
+        "the background, moves every track's prediction before association: for a camera that pans, vibrates or "
+        "drives) or none (a fixed camera).", choices=CAMERA_MOTION_MODES)
     # --- detections
     high_score_threshold: float = _setting(0.2, "Detections with at least this score take part in stage 1 and "
                                            "can start tracks.", **_PROBABILITY)

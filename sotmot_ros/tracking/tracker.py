@@ -2,7 +2,8 @@
 
 Per update (timestamps in seconds):
 
-1. Kalman prediction of every track by the elapsed time.
+1. Kalman prediction of every track by the elapsed time, then (``camera_motion: affine``) every prediction moved
+   by the camera's own motion since the last update (measured on the frame, or given; ``camera_motion.py``).
 2. Stage 1 - high-score detections vs all tracks (tentative, confirmed, lost). In 'sot' mode the ridge
    models of all tracks are solved jointly from their templates (each against the others) and scored
    at the detections' features; the cost fuses that response with the IoU of the predicted box and is
@@ -32,6 +33,7 @@ import numpy as np
 from ..boxes import iou_matrix
 from ..types import Detections, TrackOutput, TrackState
 from . import association as assoc
+from .camera_motion import CameraMotionEstimator, check_warp, warp_states
 from .config import TrackerConfig
 from .kalman import KalmanBoxFilter, z_to_boxes
 from .track import Track
@@ -76,6 +78,8 @@ class Tracker:
         self._next_id = self._first_id
         self._warned_floor: tuple[float, float] | None = None
         self.last_association_seconds = 0.0  # wall time of the last association (SOT + gate + assignment)
+        self.motion_estimator = CameraMotionEstimator()  # used when the settings ask for it and a frame is given
+        self.last_camera_motion: np.ndarray | None = None  # the warp the last update applied (None: none)
         self.reset()
 
     # ------------------------------------------------------------------ settings
@@ -108,6 +112,7 @@ class Tracker:
         self._tracks: list[Track] = []
         self._last_time: float | None = None
         self._feature_dim: int | None = None
+        self.motion_estimator.reset()
         if reset_ids:
             self._next_id = self._first_id
 
@@ -157,8 +162,14 @@ class Tracker:
         log.warning("detections are decoded at score >= %g but low_score_threshold is %g: the second stage "
                     "sees nothing below %g; set the detector's score_threshold <= %g", floor, low, floor, low)
 
-    def update(self, detections: Detections, timestamp: float) -> list[TrackOutput]:
+    def update(self, detections: Detections, timestamp: float, frame: np.ndarray | None = None,
+               camera_motion: np.ndarray | None = None) -> list[TrackOutput]:
         """Advance to ``timestamp`` (seconds) with this frame's detections.
+
+        With ``camera_motion: affine`` in the settings, the camera's motion since the last update moves every
+        track's prediction: ``camera_motion`` (a 2x3 warp from the last update's image to this one, e.g. from
+        odometry) when given, else measured on ``frame`` (the image the detections come from; pass it at every
+        update); neither: no compensation. With ``camera_motion: none`` both are ignored.
 
         Returns a snapshot of every track, lost and tentative ones included; callers usually keep
         ``state == 'confirmed' and matched``.
@@ -167,7 +178,9 @@ class Tracker:
             raise TypeError(f"detections must be a sotmot_ros.types.Detections, got {type(detections).__name__}")
         cfg = self._settings_for_update()
         self._check_score_floor(detections.score_floor, cfg.low_score_threshold)
-        t, dt = self._check_time(timestamp, cfg)
+        t, dt = self._check_time(timestamp, cfg)  # may reset (and so forget the last frame)
+        warp = self._camera_warp(detections, frame, camera_motion, cfg)
+        self.last_camera_motion = warp
         first_update = self._last_time is None
         self._last_time = t
 
@@ -189,6 +202,10 @@ class Tracker:
         tracks = self._tracks
         if tracks and dt > 0:
             mean, cov = self.kf.predict(np.stack([tr.mean for tr in tracks]), np.stack([tr.cov for tr in tracks]), dt)
+            for i, tr in enumerate(tracks):
+                tr.mean, tr.cov = mean[i], cov[i]
+        if tracks and warp is not None:
+            mean, cov = warp_states(np.stack([tr.mean for tr in tracks]), np.stack([tr.cov for tr in tracks]), warp)
             for i, tr in enumerate(tracks):
                 tr.mean, tr.cov = mean[i], cov[i]
 
@@ -242,6 +259,17 @@ class Tracker:
             return []
         boxes = z_to_boxes(np.stack([tr.mean[:4] for tr in self._tracks])).astype(np.float32)  # one batched call
         return [self._output(tr, t, box) for tr, box in zip(self._tracks, boxes)]
+
+    def _camera_warp(self, detections: Detections, frame, camera_motion, cfg: TrackerConfig) -> np.ndarray | None:
+        """The warp this update applies (None: none): given, measured on ``frame``, or none at all."""
+        if cfg.camera_motion == "none":
+            self.motion_estimator.reset()  # a later switch to "affine" must not compare with a stale frame
+            return None
+        if camera_motion is not None:
+            return check_warp(camera_motion)
+        if frame is None:
+            return None
+        return self.motion_estimator(frame, detections.boxes)
 
     def _enforce_cap(self, tracks: list[Track], max_tracks: int) -> list[Track]:
         """Keep at most ``max_tracks``: drop lost tracks unmatched the longest, then the oldest tentative ones."""

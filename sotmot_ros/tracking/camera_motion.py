@@ -1,0 +1,148 @@
+"""Camera motion between two processed frames, so that tracks survive a moving camera.
+
+The tracker predicts each person in image pixels. When the camera pans, vibrates or drives (a robot's head,
+a vehicle), the whole image moves between frames, every prediction is off by the same warp, and IoU stages
+and the motion gate lose true pairs. ``CameraMotionEstimator`` measures that warp on the background:
+corners of the previous frame (people's detected boxes masked out, they move on their own), tracked into the
+current frame by pyramidal Lucas-Kanade, a RANSAC similarity fit (rotation, uniform scale, translation; the
+"sparse optical flow" global motion compensation of BoT-SORT, Aharon et al. 2022). ``warp_states`` then moves
+every track's Kalman state (position, size, velocity, covariance) into the current frame before association.
+
+A warp is a (2, 3) affine matrix W mapping a pixel of the previous processed frame to the current one:
+``[x', y'] = W[:, :2] @ [x, y] + W[:, 2]``. It can also come from elsewhere (odometry): ``Tracker.update``
+takes either a frame or a warp.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+MAX_SCALE_CHANGE = 0.25  # a warp changing the scale by more than this between two frames is not a camera move
+
+
+def check_warp(warp, what: str = "camera_motion") -> np.ndarray:
+    """``warp`` as a (2, 3) float64 array; ValueError naming the problem when it is not a plausible camera move
+    (wrong shape, not finite, a mirror or collapse, or a scale change beyond ``MAX_SCALE_CHANGE``)."""
+    w = np.asarray(warp, dtype=np.float64)
+    if w.shape != (2, 3):
+        raise ValueError(f"{what} must be a 2x3 affine warp, got shape {w.shape}")
+    if not np.isfinite(w).all():
+        raise ValueError(f"{what} must be finite, got {w.tolist()}")
+    det = float(np.linalg.det(w[:, :2]))
+    if det <= 0 or abs(np.sqrt(det) - 1.0) > MAX_SCALE_CHANGE:
+        raise ValueError(f"{what} is not a camera move between two frames (scale {np.sqrt(max(det, 0)):.3f}, "
+                         f"allowed 1 +- {MAX_SCALE_CHANGE}; a mirror or collapse has det <= 0): {w.tolist()}")
+    return w
+
+
+def warp_states(mean: np.ndarray, cov: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kalman states ``[cx, cy, w, h, vcx, vcy, vw, vh]`` (N, 8) and covariances (N, 8, 8) moved by a camera warp.
+
+    Centres map through the warp, sizes scale by its scale (boxes stay axis-aligned: a camera rolls a few
+    degrees at most between frames), velocities turn and scale with its linear part (they keep describing the
+    person's own motion), and the covariances follow the same linear map.
+    """
+    lin = warp[:, :2]
+    s = float(np.sqrt(abs(np.linalg.det(lin))))
+    t = np.zeros((8, 8))
+    t[0:2, 0:2] = lin
+    t[2, 2] = t[3, 3] = s
+    t[4:6, 4:6] = lin
+    t[6, 6] = t[7, 7] = s
+    new_mean = mean @ t.T
+    new_mean[:, 0:2] += warp[:, 2]
+    new_cov = t @ cov @ t.T
+    return new_mean, new_cov
+
+
+class CameraMotionEstimator:
+    """The warp from the previously given frame to this one (identity for the first frame or when it fails).
+
+    ``work_side``: frames are shrunk so that their longer side is at most this many pixels before corners
+    are tracked (the fit is sub-pixel there, and it keeps the cost to a few milliseconds on a CPU).
+    ``last_inliers`` and ``failures`` say how the latest estimate went (a fit needs ``min_inliers`` corners
+    that agree; a frame of sky or a lens cap gives identity, counted in ``failures``).
+    """
+
+    def __init__(self, work_side: int = 320, max_corners: int = 300, min_inliers: int = 15,
+                 corner_quality: float = 0.003):
+        if work_side < 32 or max_corners < 4 or min_inliers < 3 or not 0 < corner_quality < 1:
+            raise ValueError("work_side >= 32, max_corners >= 4, min_inliers >= 3 and 0 < corner_quality < 1 are needed")
+        self.work_side = int(work_side)
+        self.max_corners = int(max_corners)
+        self.min_inliers = int(min_inliers)
+        self.corner_quality = float(corner_quality)  # relative to the strongest corner; low for plain scenes
+        self.failures = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the previous frame (the next call returns identity)."""
+        self._prev: np.ndarray | None = None
+        self._prev_boxes: np.ndarray | None = None
+        self._prev_shape: tuple | None = None
+        self.last_inliers = 0
+
+    def _grey(self, image: np.ndarray) -> tuple[np.ndarray, float]:
+        if image.ndim == 3 and image.shape[2] in (3, 4):
+            grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY if image.shape[2] == 3 else cv2.COLOR_BGRA2GRAY)
+        else:
+            grey = image.reshape(image.shape[:2])
+        if grey.dtype != np.uint8:  # 16-bit or float cameras: corners and flow need 8 bits
+            grey = cv2.normalize(grey.astype(np.float32), None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+        scale = min(1.0, self.work_side / max(grey.shape[:2]))
+        if scale < 1.0:
+            grey = cv2.resize(grey, (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))),
+                              interpolation=cv2.INTER_AREA)
+        return grey, scale
+
+    def __call__(self, image: np.ndarray, boxes: np.ndarray | None = None) -> np.ndarray:
+        """The warp previous -> ``image`` (BGR or grey) in ``image``'s pixels. ``boxes`` (N, 4) ltrb: this
+        frame's people, masked out when the next frame's warp is measured."""
+        image = np.asarray(image)
+        if image.size == 0 or not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4))):
+            raise ValueError(f"camera motion needs a grey, BGR or BGRA image, got shape {image.shape}")
+        grey, scale = self._grey(image)
+        warp = IDENTITY.copy()
+        self.last_inliers = 0
+        if self._prev is not None and self._prev_shape == image.shape[:2]:
+            estimated = self._estimate(self._prev, grey, self._prev_boxes)
+            if estimated is None and self._prev_boxes is not None:  # too little background left: people too
+                estimated = self._estimate(self._prev, grey, None)
+            if estimated is None:
+                self.failures += 1
+            else:
+                warp = estimated
+                warp[:, 2] /= scale  # translation back in full-resolution pixels (the linear part is scale-free)
+        self._prev, self._prev_shape = grey, image.shape[:2]
+        self._prev_boxes = None if boxes is None or not len(boxes) else np.asarray(boxes, np.float64) * scale
+        return warp
+
+    def _estimate(self, prev: np.ndarray, cur: np.ndarray, boxes: np.ndarray | None) -> np.ndarray | None:
+        mask = np.full(prev.shape, 255, np.uint8)
+        if boxes is not None:
+            h, w = prev.shape
+            for x1, y1, x2, y2 in np.round(boxes).astype(int):
+                mask[max(0, y1):min(h, y2), max(0, x1):min(w, x2)] = 0
+        pts = cv2.goodFeaturesToTrack(prev, self.max_corners, self.corner_quality, 8, mask=mask, blockSize=3)
+        if pts is None or len(pts) < self.min_inliers:
+            return None
+        nxt, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, pts, None, winSize=(21, 21), maxLevel=3)
+        ok = status.reshape(-1) == 1
+        if ok.sum() < self.min_inliers:
+            return None
+        warp, inliers = cv2.estimateAffinePartial2D(pts[ok], nxt[ok], method=cv2.RANSAC, ransacReprojThreshold=1.0,
+                                                    maxIters=500, confidence=0.99, refineIters=10)
+        if warp is None or inliers is None or int(inliers.sum()) < self.min_inliers:
+            return None
+        self.last_inliers = int(inliers.sum())
+        try:
+            return check_warp(warp, "the estimated camera motion")
+        except ValueError as exc:
+            log.debug("%s", exc)
+            return None
