@@ -149,7 +149,9 @@ def rows_of_frames(gt_path: str, frames, folder: str) -> str:
     """A copy of a MOT ground-truth file with only the rows of ``frames`` (for ``--frame-step``: the skipped
     frames are neither tracked nor scored)."""
     keep = {int(f) for f in frames}
-    out = os.path.join(folder, os.path.basename(gt_path))
+    out = os.path.join(folder, "kept_" + os.path.basename(gt_path))  # never the input itself (a file in folder)
+    if os.path.abspath(out) == os.path.abspath(gt_path):
+        raise ValueError(f"rows_of_frames would overwrite its input {gt_path}")
     with open(gt_path) as src, open(out, "w") as dst:
         dst.writelines(line for line in src if line.strip() and int(float(line.split(",", 1)[0])) in keep)
     return out

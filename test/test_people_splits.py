@@ -221,3 +221,41 @@ def test_a_user_checks_that_their_tuning_transfers_between_halves_of_their_scene
     assert all(r["index"] == oracle[r["chosen_on"]] for r in rows if r["what"] == "max")
     with pytest.raises(SystemExit):
         settings_transfer.main(["--split", "report", "--checkpoint", str(mine), "--configs", str(tuned)])
+
+
+def test_a_user_checks_tracking_on_a_moving_camera(tmp_path):
+    """`evaluate_people.py --moving-camera`: the scene seen by a shaking camera, labels re-expressed in its view,
+    at every frame and at every 2nd; with `camera_motion=affine` the measured warps follow the true camera."""
+    import json
+    import sys
+
+    splits = _my_scene(tmp_path)
+    sys.path.insert(0, str(REPO / "bench"))
+    import evaluate_people
+    from bench_camera_motion import relative_warps, warp_error
+
+    from sotmot_ros.data.moving_camera import camera_warps, view_size
+
+    cache_dir = tmp_path / "cache"
+    args = ["--splits", str(splits), "--split", "mine", "--modes", "iou", "--cache-dir", str(cache_dir)]
+    assert evaluate_people.main(args + ["--json", str(tmp_path / "fixed.json")]) == 0
+    fixed = json.loads((tmp_path / "fixed.json").read_text())["sequences"]["my-camera"]
+    counts = []
+    for step in ("1", "2"):
+        out = tmp_path / f"moving{step}.json"
+        assert evaluate_people.main(args + ["--moving-camera", "shake:3", "--frame-step", step,
+                                            "--set", "camera_motion=affine", "--json", str(out)]) == 0
+        result = json.loads(out.read_text())
+        seq = result["sequences"]["my-camera"]
+        assert result["moving_camera"] == ["shake", 3] and result["tracker"]["camera_motion"] == "affine"
+        counts.append(seq["labelled_boxes"])
+        assert seq["AP50"] > fixed["AP50"] - 0.1 and seq["tracking"]["iou"]["MOTA"] > 0.4  # labels follow the view
+    assert 10 < counts[0] <= fixed["labelled_boxes"] and 0 < counts[1] < counts[0]  # 80 % view; every 2nd frame
+    (cache,) = cache_dir.glob("*_motion-shake3.npz")
+    dets = evaluate_people.load_cache(str(cache))
+    assert tuple(dets.image_size) == view_size((768, 576)) and dets.meta["frame_size"] == [768, 576]
+    (motion,) = [p for p in cache_dir.glob("*step1*_motion.npz")]
+    with np.load(motion) as z:
+        true = relative_warps(camera_warps(dets.timestamps, (768, 576), "shake", 3))
+        errors = [warp_error(w, t, dets.image_size) for w, t in zip(z["warps"], true)]
+    assert max(errors) < 1.5, errors
