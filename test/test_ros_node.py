@@ -312,6 +312,21 @@ def test_valid_runtime_parameter_applies(client, node_a):
     assert len(_send_good(client, node_a).detections) == 2
 
 
+def test_camera_motion_compensation_switched_on_at_runtime_keeps_serving_and_reports(client, node_a):
+    """camera_motion: affine on a camera whose frames have no background texture (the synthetic blobs): the motion
+    cannot be measured, the frames are tracked without it, and /diagnostics counts them."""
+    failures0 = int(_wait_diag(node_a.diag, "image_raw", lambda v: True).get("camera_motion_failures", 0))
+    assert all(r.successful for r in client.set_params(NODE_A, camera_motion="affine"))
+    try:
+        for _ in range(3):
+            assert len(_send_good(client, node_a).detections) == 2
+        _wait_diag(node_a.diag, "image_raw", lambda v: int(v["camera_motion_failures"]) >= failures0 + 2)
+    finally:
+        assert all(r.successful for r in client.set_params(NODE_A, camera_motion="none"))
+    assert not any(r.successful for r in client.set_params(NODE_A, camera_motion="gyro"))
+    assert len(_send_good(client, node_a).detections) == 2
+
+
 def _raw(width, height, encoding, step, data, stamp):
     m = Image(height=height, width=width, encoding=encoding, is_bigendian=0, step=step)
     m.data = bytes(data)

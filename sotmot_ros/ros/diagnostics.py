@@ -36,6 +36,7 @@ class CameraStats:
         self.decode_errors = 0
         self.processing_errors = 0
         self.time_resets = 0
+        self.camera_motion_failures = 0  # frames whose camera motion could not be measured (camera_motion: affine)
         self.active_tracks = 0
         self.last_error = ""
 
@@ -62,6 +63,11 @@ class CameraStats:
     def on_time_reset(self):
         with self._lock:
             self.time_resets += 1
+
+    def on_camera_motion(self, failures: int):
+        """The tracker's count of frames whose camera motion could not be measured (no compensation there)."""
+        with self._lock:
+            self.camera_motion_failures = int(failures)
 
     def on_processed(self, latency_s: float, inference_s: float, active_tracks: int, stages: dict | None = None):
         """One published frame; ``stages`` maps names of STAGES to seconds spent on this frame."""
@@ -95,6 +101,7 @@ class CameraStats:
                 "decode_errors": self.decode_errors,
                 "processing_errors": self.processing_errors,
                 "time_resets": self.time_resets,
+                "camera_motion_failures": self.camera_motion_failures,
                 "active_tracks": self.active_tracks,
                 "input_rate_hz": self._rate(self._received, now),
                 "output_rate_hz": self._rate(self._processed, now),
@@ -158,6 +165,9 @@ def _level(s: dict, state: str):
         problems.append(f"{s['decode_errors']} decode errors")
     if s["processing_errors"]:
         problems.append(f"{s['processing_errors']} processing errors")
+    if s["processed"] >= 10 and s["camera_motion_failures"] > 0.5 * s["processed"]:
+        problems.append(f"camera motion not measurable in {s['camera_motion_failures']}/{s['processed']} frames "
+                        "(too little background texture; camera_motion: none for a fixed camera)")
     if s["dropped"] and s["received"] and s["dropped"] > 0.5 * s["received"]:
         problems.append(f"{s['dropped']}/{s['received']} frames dropped")
     if problems:

@@ -443,6 +443,7 @@ class SotmotNode(LifecycleNode):
             t_track = time.perf_counter()
             outputs = tracker.update(det, stamp, frame=image)
             tracking_s = time.perf_counter() - t_track
+            stats.on_camera_motion(tracker.motion_estimator.failures)
         except Exception as exc:  # noqa: BLE001
             stats.on_processing_error(str(exc))
             self._log_problem(cam.name, f"tracker update failed: {type(exc).__name__}: {exc}")
