@@ -42,6 +42,9 @@ def register(subparsers) -> None:
                    help="a weak fused box overlapping a better one this much is dropped before linking (1 = none)")
     p.add_argument("--velocity-frames", type=int, default=_LINK.velocity_frames,
                    help="observations a tracklet's predicted motion and size are fitted on")
+    p.add_argument("--camera-motion", choices=["none", "affine"], default="none",
+                   help="affine: footage from a moving camera (a robot, a vehicle, a hand-held phone): measure the "
+                   "camera's motion between frames and link tracklets where it is removed (camera_motion.txt)")
     p.add_argument("--first", type=int, default=1, help="first frame (1-based, inclusive)")
     p.add_argument("--last", type=int, default=None, help="last frame (inclusive); frames after it are never decoded")
     p.add_argument("--gt", action="append", default=None, help="ground truth per source, to score the labels")
@@ -74,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..data.mot import read_mot_file, read_seqinfo
-    from ..pseudo.labeller import make_labels, quality_report, read_fused, run_teachers, save_outputs
+    from ..pseudo.labeller import (
+        make_labels, quality_report, read_camera_motion, read_fused, run_teachers, save_outputs)
     from ..pseudo.teacher import OnnxTeacher
     from ..sources import open_source
 
@@ -97,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         last = min(args.last, source.length) if (args.last and source.length) else (args.last or source.length)
         if last is not None and last < args.first:
             raise ValueError(f"{source_path}: empty frame range {args.first}..{last}")
+        warps = {} if args.camera_motion == "affine" else None
         if args.relabel:
             fused_path = os.path.join(out_dir, "fused.txt")
             if not os.path.isfile(fused_path):
@@ -108,22 +113,30 @@ def run(args: argparse.Namespace) -> int:
                 earlier = json.load(fh)  # the teachers behind fused.txt
             n_teachers = int(earlier.get("teachers", 1))
             teacher_files = earlier.get("teacher_files", [])
+            if warps is not None:
+                motion_path = os.path.join(out_dir, "camera_motion.txt")
+                if not os.path.isfile(motion_path):
+                    raise FileNotFoundError(f"--relabel --camera-motion affine: no {motion_path} (run the teachers "
+                                            "with --camera-motion affine first)")
+                warps = read_camera_motion(motion_path)
         else:
             total = (last - args.first + 1) if last else None
             with tqdm(total=total, unit="frame", desc=name, disable=args.no_progress) as bar:
-                fused, size = run_teachers(source.frames(args.first, last), teachers, args.tiles, args.fusion_iou, bar)
+                fused, size = run_teachers(source.frames(args.first, last), teachers, args.tiles, args.fusion_iou, bar,
+                                           warps=warps)
             n_teachers = len(teachers)
             teacher_files = [os.path.basename(t.path) for t in teachers]
         if not fused:
             raise ValueError(f"{source_path}: no frames in range {args.first}..{last}")
-        rows, stats = make_labels(fused, cfg)
+        rows, stats = make_labels(fused, cfg, warps)
         gt = None
         if args.gt:
             gt = read_mot_file(args.gt[i], fmt=args.gt_format, frame_range=(min(fused), max(fused)))
         report = quality_report(fused, rows, stats, n_teachers, cfg, gt)
         report["source"] = os.path.abspath(source_path)
         report["teacher_files"] = teacher_files
-        save_outputs(out_dir, name, source_path, source.fps, size, fused, rows, report)
+        report["camera_motion"] = args.camera_motion
+        save_outputs(out_dir, name, source_path, source.fps, size, fused, rows, report, warps)
         print(format_report(name, report))
     return 0
 

@@ -8,6 +8,8 @@ seqinfo: OUT/seqinfo.ini, format: mot15}``):
 - ``fused.txt``: every fused teacher box (score in column 7, id -1): the teachers' raw opinion, kept so
   that the labels can be re-derived with other thresholds (``relabel``) without running the teachers.
 - ``seqinfo.ini``: name, frame rate, length and size of the source, and the source path.
+- ``camera_motion.txt`` (with ``--camera-motion affine``): per frame, the camera's warp from the previous frame
+  (``frame,a11,a12,a13,a21,a22,a23``), so that ``relabel`` links the same way without the video.
 - ``report.json``: the quality report (``quality_report``).
 """
 
@@ -23,18 +25,25 @@ import numpy as np
 from ..boxes import box_heights, iou_matrix
 from ..data.mot import FrameAnnotations
 from .fusion import FusedBoxes, fuse_boxes
-from .linking import LabelRow, LinkConfig, label_rows, link_tracklets
+from .linking import LabelRow, LinkConfig, label_rows, link_tracklets, link_with_camera_motion
 from .teacher import detect_tiled
 
 
-def run_teachers(frames_iter, teachers, tiles: int = 0, fusion_iou: float = 0.55, progress=None):
-    """``{frame: FusedBoxes}`` and the frame size for ``(frame, image, ...)`` items of a source."""
+def run_teachers(frames_iter, teachers, tiles: int = 0, fusion_iou: float = 0.55, progress=None,
+                 warps: dict | None = None):
+    """``{frame: FusedBoxes}`` and the frame size for ``(frame, image, ...)`` items of a source. ``warps``: a dict
+    that receives, per frame, the camera's warp from the previous frame (the fused boxes masked out)."""
+    from ..tracking.camera_motion import CameraMotionEstimator
+
+    estimator = CameraMotionEstimator() if warps is not None else None
     fused: dict[int, FusedBoxes] = {}
     size = None
     for item in frames_iter:
         frame, image = item[0], item[1]
         size = image.shape[1], image.shape[0]
         fused[int(frame)] = fuse_boxes([detect_tiled(t, image, tiles) for t in teachers], fusion_iou)
+        if estimator is not None:
+            warps[int(frame)] = estimator(image, fused[int(frame)].boxes)
         if progress is not None:
             progress.update(1)
     return fused, size
@@ -190,8 +199,11 @@ def identity_quality(rows: list[LabelRow], gt: dict[int, FrameAnnotations]) -> d
     }
 
 
-def save_outputs(out_dir: str, name: str, source: str, fps: float, size, fused, rows, report) -> None:
+def save_outputs(out_dir: str, name: str, source: str, fps: float, size, fused, rows, report,
+                 warps: dict | None = None) -> None:
     os.makedirs(os.path.join(out_dir, "gt"), exist_ok=True)
+    if warps is not None:
+        write_camera_motion(os.path.join(out_dir, "camera_motion.txt"), warps)
     write_labels(os.path.join(out_dir, "gt", "gt.txt"), rows)
     write_fused(os.path.join(out_dir, "fused.txt"), fused)
     write_seqinfo(os.path.join(out_dir, "seqinfo.ini"), name, source, fps, len(fused), size)
@@ -199,6 +211,23 @@ def save_outputs(out_dir: str, name: str, source: str, fps: float, size, fused, 
         json.dump(report, fh, indent=2)
 
 
-def make_labels(fused: dict[int, FusedBoxes], cfg: LinkConfig):
-    """Tracklets and label rows from fused boxes (the part of the pipeline after the teachers)."""
+def write_camera_motion(path: str, warps: dict[int, np.ndarray]) -> None:
+    with open(path, "w") as fh:
+        for f in sorted(warps):
+            fh.write(f"{f}," + ",".join(f"{v:.6f}" for v in np.asarray(warps[f], np.float64).reshape(-1)) + "\n")
+
+
+def read_camera_motion(path: str) -> dict[int, np.ndarray]:
+    """The inverse of :func:`write_camera_motion`."""
+    data = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64) if os.path.getsize(path) else np.zeros((0, 7))
+    if data.size and data.shape[1] != 7:
+        raise ValueError(f"{path}: expected 7 columns (frame + a 2x3 warp), got {data.shape[1]}")
+    return {int(r[0]): r[1:].reshape(2, 3) for r in data}
+
+
+def make_labels(fused: dict[int, FusedBoxes], cfg: LinkConfig, warps: dict[int, np.ndarray] | None = None):
+    """Tracklets and label rows from fused boxes (the part of the pipeline after the teachers); ``warps``: the
+    camera's motion between frames, for footage from a moving camera (``link_with_camera_motion``)."""
+    if warps is not None:
+        return link_with_camera_motion(fused, cfg, warps)
     return label_rows(link_tracklets(fused, cfg), cfg)

@@ -13,6 +13,9 @@ boxes alone extrapolate that jitter).
 A match whose runner-up (another box for the same tracklet, or another tracklet for the same box) comes
 within ``ambiguity_margin`` IoU of it is refused and the tracklet ends there: the box starts a new one.
 A tracklet may miss up to ``max_gap`` frames; the gap is filled by linear interpolation.
+A moving camera (a robot's recording) moves every box between frames; given the camera's warps between
+consecutive frames (``camera_motion.CameraMotionEstimator``), ``link_with_camera_motion`` links in the first
+frame's coordinates, where only the people move, and writes the labels back in each frame's own pixels.
 
 Measured on PETS09-S2L1 frames 1-397 against the real annotations (``pseudo-label --gt``: the report's
 ``identities_per_person`` and ``swapped_identities``): dropping weak near-duplicates at IoU 0.3 and a
@@ -154,6 +157,47 @@ def link_tracklets(frames: dict[int, FusedBoxes], cfg: LinkConfig) -> list[Track
                 tracklets.append(t)
                 active.append(len(tracklets) - 1)
     return tracklets
+
+
+def reference_warps(frames, warps: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    """Per frame, the 3x3 map from that frame's pixels to the first frame's: the inverse of the composed
+    camera warps (``warps[f]``: frame f-1 -> f pixels; a frame without one did not move)."""
+    to_frame = np.eye(3)  # first frame -> current frame
+    out = {}
+    for k, f in enumerate(sorted(frames)):
+        if k:
+            w = warps.get(int(f))
+            if w is not None:
+                to_frame = np.vstack([np.asarray(w, np.float64), [0.0, 0.0, 1.0]]) @ to_frame
+        out[int(f)] = np.linalg.inv(to_frame)
+    return out
+
+
+def map_boxes(boxes: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Boxes (N, 4) ltrb through a 3x3 affine map: the bounds of their four mapped corners."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    corners = boxes[:, [[0, 1], [2, 1], [2, 3], [0, 3]]]
+    moved = corners @ m[:2, :2].T + m[:2, 2]
+    return np.concatenate([moved.min(1), moved.max(1)], 1)
+
+
+def link_with_camera_motion(frames: dict[int, FusedBoxes], cfg: LinkConfig,
+                            warps: dict[int, np.ndarray]) -> tuple[list[LabelRow], dict]:
+    """``label_rows(link_tracklets(...))`` for a moving camera: link in the first frame's coordinates, then give
+    every label its frame's own pixels (an observed box exactly as fused, a gap-filled one mapped back)."""
+    to_ref = reference_warps(frames, warps)
+    original: dict[tuple, np.ndarray] = {}
+    stable = {}
+    for f, fb in frames.items():
+        mapped = map_boxes(fb.boxes, to_ref[f]).astype(np.float32) if len(fb.boxes) else fb.boxes
+        for box, orig in zip(mapped, fb.boxes):
+            original[(int(f), *np.round(box.astype(np.float64), 3).tolist())] = np.asarray(orig, np.float64)
+        stable[f] = FusedBoxes(mapped, fb.scores, fb.support)
+    rows, stats = label_rows(link_tracklets(stable, cfg), cfg)
+    for r in rows:
+        key = (r.frame, *np.round(np.asarray(r.box, np.float64), 3).tolist())
+        r.box = original.get(key) if key in original else map_boxes(r.box, np.linalg.inv(to_ref[r.frame]))[0]
+    return rows, stats
 
 
 def interpolate(tracklet: Tracklet) -> list[tuple[int, np.ndarray, float, bool]]:
