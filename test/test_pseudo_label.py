@@ -298,7 +298,7 @@ def test_a_box_around_a_group_does_not_become_an_ignore_region():
     assert [r.frame for r in ignored] == [5]
 
 
-def test_relabel_rederives_labels_from_fused_boxes_and_keeps_the_teachers(tmp_path):
+def test_relabel_rederives_labels_from_fused_boxes_and_keeps_the_teachers(tmp_path, capsys):
     import json
 
     import cv2
@@ -325,6 +325,15 @@ def test_relabel_rederives_labels_from_fused_boxes_and_keeps_the_teachers(tmp_pa
                      "--target-score", "0.65"]) == 0  # now no box is confident enough: all ignore regions
     anns = read_mot_file(str(out / "gt" / "gt.txt"), fmt="mot15")
     assert all(a.ignore.all() for a in anns.values())
+    # a moving camera's relabel needs the motion measured with the teachers: refused with the reason, then used
+    args = ["pseudo-label", str(frames), "--relabel", "--out", str(tmp_path / "labels"), "--camera-motion", "affine"]
+    assert cli.main(args) == 1
+    assert "camera_motion.txt" in capsys.readouterr().err
+    from sotmot_ros.pseudo.labeller import write_camera_motion
+
+    write_camera_motion(str(out / "camera_motion.txt"), {f: np.array([[1.0, 0, 0], [0, 1.0, 0]]) for f in range(2, 7)})
+    assert cli.main(args) == 0
+    assert json.loads((out / "report.json").read_text())["camera_motion"] == "affine"
 
 
 def test_a_moving_cameras_recording_links_people_once_its_motion_is_given(tmp_path):
