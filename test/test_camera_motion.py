@@ -70,6 +70,13 @@ def test_estimator_fails_safe_on_a_blank_frame_and_on_a_new_size():
     est(texture()[:H, :W])
     np.testing.assert_allclose(est(texture()[:240, :320]), np.eye(2, 3))  # a camera reconfigured: no comparison
     np.testing.assert_allclose(est(texture()[:240, :320, 0]), np.eye(2, 3), atol=0.05)  # grey input works
+    # what a ROS camera may deliver: BGRA and 16-bit grey frames are measured like BGR ones
+    shifted = view(texture(), 7, 0)
+    for convert in (lambda x: cv2.cvtColor(x, cv2.COLOR_BGR2BGRA),
+                    lambda x: cv2.cvtColor(x, cv2.COLOR_BGR2GRAY).astype(np.uint16) * 256):
+        est = CameraMotionEstimator()
+        est(convert(view(texture(), 0, 0)))
+        assert abs(est(convert(shifted))[0, 2] - -7.0) < 0.5
     with pytest.raises(ValueError, match="grey, BGR or BGRA"):
         est(np.zeros((H, W, 2), np.uint8))
 
