@@ -277,12 +277,13 @@ class Collector:
         with self._lock:
             self.msgs.clear()
 
-    def wait(self, pred, timeout: float = 20.0, what: str = "a matching message"):
-        """Wait for a message satisfying pred(msg); returns it."""
+    def wait(self, pred, timeout: float = 20.0, what: str = "a matching message", since: int = 0):
+        """Wait for a message satisfying pred(msg) among those received from index ``since`` on (``len(snapshot())``
+        before a request: only its reply counts, never an older message that happens to match); returns it."""
         found = []
 
         def check():
-            for m in self.snapshot():
+            for m in self.snapshot()[since:]:
                 if pred(m):
                     found.append(m)
                     return True
