@@ -307,20 +307,19 @@ def frame_step_arg(text: str) -> int:
     return step
 
 
-def fault_arg(text: str) -> tuple[str, int]:
-    """argparse type of ``--fault NAME[:LEVEL]`` (both bench scripts)."""
-    try:
-        return parse_fault(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _argparse_type(parse, name: str):
+    """An argparse type from a parser that raises ValueError: the message becomes the usage error."""
+    def convert(text: str):
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    convert.__name__ = name
+    return convert
 
 
-def moving_arg(text: str) -> tuple[str, int]:
-    """argparse type of ``--moving-camera NAME[:LEVEL]`` (the bench scripts)."""
-    try:
-        return parse_motion(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+fault_arg = _argparse_type(parse_fault, "fault")  # --fault NAME[:LEVEL] (the bench scripts)
+moving_arg = _argparse_type(parse_motion, "moving camera")  # --moving-camera NAME[:LEVEL]
 
 
 def main(argv=None) -> int:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..config_utils import parse_name_level
+
 # per fault, its strength at levels 1, 2, 3
 FAULT_LEVELS = {
     "noise": (8.0, 16.0, 28.0),  # sensor noise: standard deviation of Gaussian noise per pixel (0-255)
@@ -26,16 +28,7 @@ FAULTS = tuple(FAULT_LEVELS)
 
 def parse_fault(text: str) -> tuple[str, int]:
     """``"NAME:LEVEL"`` (or ``"NAME"``, level 2) -> (name, level); a clear ValueError otherwise."""
-    name, _, level = text.partition(":")
-    if name not in FAULT_LEVELS:
-        raise ValueError(f"unknown camera fault {name!r}; choose one of {', '.join(FAULTS)}")
-    try:
-        lvl = int(level) if level else 2
-    except ValueError:
-        raise ValueError(f"camera fault level must be 1, 2 or 3, got {level!r}") from None
-    if lvl not in (1, 2, 3):
-        raise ValueError(f"camera fault level must be 1, 2 or 3, got {lvl}")
-    return name, lvl
+    return parse_name_level(text, FAULTS, "camera fault")
 
 
 def fault_tag(name: str, level: int) -> str:

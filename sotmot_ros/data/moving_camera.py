@@ -26,6 +26,8 @@ import os
 import cv2
 import numpy as np
 
+from ..config_utils import parse_name_level
+
 MOTIONS = ("pan", "shake", "robot")  # robot = pan + shake together
 LEVELS = (1, 2, 3)
 VIEW_FRACTION = 0.8  # the simulated camera sees this fraction of the frame's width and height
@@ -41,16 +43,7 @@ _PAN_SALT, _SHAKE_SALT = 0x70616E, 0x736B  # keep the phase and jitter streams a
 
 def parse_motion(text: str) -> tuple[str, int]:
     """``"NAME:LEVEL"`` (or ``"NAME"``, level 2) -> (name, level); a clear ValueError otherwise."""
-    name, _, level = text.partition(":")
-    if name not in MOTIONS:
-        raise ValueError(f"unknown camera motion {name!r}; choose one of {', '.join(MOTIONS)}")
-    try:
-        lvl = int(level) if level else 2
-    except ValueError:
-        raise ValueError(f"camera motion level must be 1, 2 or 3, got {level!r}") from None
-    if lvl not in LEVELS:
-        raise ValueError(f"camera motion level must be 1, 2 or 3, got {lvl}")
-    return name, lvl
+    return parse_name_level(text, MOTIONS, "camera motion", LEVELS)
 
 
 def motion_tag(name: str, level: int) -> str:
