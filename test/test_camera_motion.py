@@ -152,3 +152,24 @@ def test_switching_compensation_on_later_never_compares_with_a_stale_frame():
     assert abs(tracker.last_camera_motion[0, 2] - -10.0) < 0.5
     tracker.update(empty, 0.1, frame=view(world, 60, 0))  # a stamp going backwards resets the tracker
     np.testing.assert_allclose(tracker.last_camera_motion, np.eye(2, 3))
+
+
+def test_the_tracker_says_when_a_fixed_camera_setting_meets_a_moving_camera():
+    """With compensation off, the tracker still follows how fast the image moves (one measurement every 2 s), and
+    the hint fires for a panning camera, never for a fixed one; with it on, every applied warp counts."""
+    from sotmot_ros.tracking.camera_motion import MOVING_CAMERA_SPEED, moving_camera_hint
+
+    world = texture(5, size=(H + 200, W + 2000))
+    empty = Detections(np.zeros((0, 4)), np.zeros(0))
+    for mode, pan in (("none", 10.0), ("none", 0.0), ("affine", 10.0)):
+        tracker = Tracker(TrackerConfig(camera_motion=mode))
+        for k in range(70):  # 7 s at 10 fps; the camera pans 10 px per frame = 100 px/s on a 640 px image
+            m = np.float32([[1, 0, -100 - pan * k], [0, 1, -100]])
+            tracker.update(empty, 0.1 * k, frame=cv2.warpAffine(world, m, (W, H)))
+        speed, count = tracker.camera_speed, tracker.motion_monitor.measurements
+        hint = moving_camera_hint(speed, mode, count)
+        if pan:
+            assert abs(speed - 100.0 / W) < 0.01 and speed > MOVING_CAMERA_SPEED, (mode, speed)
+            assert (hint is not None) == (mode == "none") and (count == 4 if mode == "none" else count == 5)
+        else:
+            assert speed < 0.002 and hint is None

@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from ..render import draw_tracks
     from ..sources import open_source
     from ..tracking import Tracker, config_for_model, tracks_to_publish
+    from ..tracking.camera_motion import moving_camera_hint
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config_for_model(None, tracker_overrides(args))  # a bad flag value fails here, before the model loads
@@ -123,6 +124,10 @@ def run(args: argparse.Namespace) -> int:
             writer.write(drawn)
         n += 1
     elapsed = time.perf_counter() - start
+    hint = moving_camera_hint(tracker.camera_speed, config.camera_motion, tracker.motion_monitor.measurements,
+                              "--camera-motion affine")
+    if hint:
+        log.warning("%s", hint)
     if writer is not None:
         writer.release()
     if n == 0:

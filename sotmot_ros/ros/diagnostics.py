@@ -37,6 +37,7 @@ class CameraStats:
         self.processing_errors = 0
         self.time_resets = 0
         self.camera_motion_failures = 0  # frames whose camera motion could not be measured (camera_motion: affine)
+        self.camera_speed = float("nan")  # how fast the image moves, fraction of its width per second (tracker)
         self.active_tracks = 0
         self.last_error = ""
 
@@ -64,10 +65,12 @@ class CameraStats:
         with self._lock:
             self.time_resets += 1
 
-    def on_camera_motion(self, failures: int):
-        """The tracker's count of frames whose camera motion could not be measured (no compensation there)."""
+    def on_camera_motion(self, failures: int, speed: float | None = None):
+        """The tracker's count of frames whose camera motion could not be measured (no compensation there) and
+        its measure of how fast the image moves (None: not measured yet)."""
         with self._lock:
             self.camera_motion_failures = int(failures)
+            self.camera_speed = float("nan") if speed is None else float(speed)
 
     def on_processed(self, latency_s: float, inference_s: float, active_tracks: int, stages: dict | None = None):
         """One published frame; ``stages`` maps names of STAGES to seconds spent on this frame."""
@@ -102,6 +105,7 @@ class CameraStats:
                 "processing_errors": self.processing_errors,
                 "time_resets": self.time_resets,
                 "camera_motion_failures": self.camera_motion_failures,
+                "camera_speed_pct_per_s": 100.0 * self.camera_speed,
                 "active_tracks": self.active_tracks,
                 "input_rate_hz": self._rate(self._received, now),
                 "output_rate_hz": self._rate(self._processed, now),

@@ -35,6 +35,7 @@ from rclpy.time import Time
 from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
+from ..tracking.camera_motion import moving_camera_hint
 from ..tracking.config import MODEL_META_KEY
 from ..tracking.tracker import tracks_to_publish
 from ..types import TrackState
@@ -443,7 +444,12 @@ class SotmotNode(LifecycleNode):
             t_track = time.perf_counter()
             outputs = tracker.update(det, stamp, frame=image)
             tracking_s = time.perf_counter() - t_track
-            stats.on_camera_motion(tracker.motion_estimator.failures)
+            stats.on_camera_motion(tracker.motion_estimator.failures, tracker.camera_speed)
+            hint = moving_camera_hint(tracker.camera_speed, tracker.config.camera_motion,
+                                      tracker.motion_monitor.measurements)
+            if hint and not cam.extra.get("moving_camera_hint"):
+                cam.extra["moving_camera_hint"] = True  # once per camera: a hint, not an alarm
+                self._log_problem(cam.name, hint, warn=True)
         except Exception as exc:  # noqa: BLE001
             stats.on_processing_error(str(exc))
             self._log_problem(cam.name, f"tracker update failed: {type(exc).__name__}: {exc}")

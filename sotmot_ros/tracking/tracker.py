@@ -33,7 +33,7 @@ import numpy as np
 from ..boxes import iou_matrix
 from ..types import Detections, TrackOutput, TrackState
 from . import association as assoc
-from .camera_motion import CameraMotionEstimator, check_warp, warp_states
+from .camera_motion import CameraMotionEstimator, CameraMotionMonitor, check_warp, warp_states
 from .config import TrackerConfig
 from .kalman import KalmanBoxFilter, z_to_boxes
 from .track import Track
@@ -79,6 +79,7 @@ class Tracker:
         self._warned_floor: tuple[float, float] | None = None
         self.last_association_seconds = 0.0  # wall time of the last association (SOT + gate + assignment)
         self.motion_estimator = CameraMotionEstimator()  # used when the settings ask for it and a frame is given
+        self.motion_monitor = CameraMotionMonitor()  # how fast the image moves (``camera_speed``)
         self.last_camera_motion: np.ndarray | None = None  # the warp the last update applied (None: none)
         self.reset()
 
@@ -179,7 +180,7 @@ class Tracker:
         cfg = self._settings_for_update()
         self._check_score_floor(detections.score_floor, cfg.low_score_threshold)
         t, dt = self._check_time(timestamp, cfg)  # may reset (and so forget the last frame)
-        warp = self._camera_warp(detections, frame, camera_motion, cfg)
+        warp = self._camera_warp(detections, frame, camera_motion, cfg, t, dt)
         self.last_camera_motion = warp
         first_update = self._last_time is None
         self._last_time = t
@@ -260,16 +261,29 @@ class Tracker:
         boxes = z_to_boxes(np.stack([tr.mean[:4] for tr in self._tracks])).astype(np.float32)  # one batched call
         return [self._output(tr, t, box) for tr, box in zip(self._tracks, boxes)]
 
-    def _camera_warp(self, detections: Detections, frame, camera_motion, cfg: TrackerConfig) -> np.ndarray | None:
-        """The warp this update applies (None: none): given, measured on ``frame``, or none at all."""
+    def _camera_warp(self, detections: Detections, frame, camera_motion, cfg: TrackerConfig, t: float,
+                     dt: float) -> np.ndarray | None:
+        """The warp this update applies (None: none): given, measured on ``frame``, or none at all. Either way the
+        image's speed is followed (``camera_speed``) when frames come."""
         if cfg.camera_motion == "none":
             self.motion_estimator.reset()  # a later switch to "affine" must not compare with a stale frame
+            if frame is not None:
+                self.motion_monitor.observe(frame, detections.boxes, t)
             return None
         if camera_motion is not None:
             return check_warp(camera_motion)
         if frame is None:
             return None
-        return self.motion_estimator(frame, detections.boxes)
+        warp = self.motion_estimator(frame, detections.boxes)
+        if self.motion_estimator.last_inliers:
+            self.motion_monitor.record(warp, dt, np.asarray(frame).shape[1])
+        return warp
+
+    @property
+    def camera_speed(self) -> float | None:
+        """How fast the image moves, as a fraction of its width per second (median of recent measurements; None
+        before the first): ~0 for a fixed camera, >= ``camera_motion.MOVING_CAMERA_SPEED`` for a moving one."""
+        return self.motion_monitor.speed
 
     def _enforce_cap(self, tracks: list[Track], max_tracks: int) -> list[Track]:
         """Keep at most ``max_tracks``: drop lost tracks unmatched the longest, then the oldest tentative ones."""
