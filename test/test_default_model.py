@@ -189,3 +189,37 @@ def test_robust_model_keeps_seeing_people_through_camera_faults():
             if len(found) and len(clean[f]):
                 kept += int((iou_matrix(clean[f], found).max(axis=1) >= 0.5).sum())
     assert kept >= 0.65 * total, f"kept {kept} of {total} people through the faults"
+
+
+@pytest.mark.skipif(not VIDEO.is_file(), reason=f"demo video absent ({VIDEO}); run scripts/fetch_demo_video.sh")
+@pytest.mark.skipif(not GT.is_file(), reason=f"PETS09-S2L1 annotations absent ({GT}): ../shared not present")
+def test_on_a_shaking_camera_the_default_model_keeps_identities_only_with_camera_motion(tmp_path):
+    """The bundled model and its tracker settings on 40 PETS09-S2L1 training frames seen by a strongly vibrating
+    camera (the simulated ``shake:3``, labels re-expressed in its view): with ``camera_motion: affine`` the crowd
+    keeps its identities; without, the shaking breaks most of them."""
+    from sotmot_ros.data.mot import write_mot_results
+    from sotmot_ros.data.moving_camera import camera_warps, render_view, view_size, write_view_gt
+    from sotmot_ros.evaluation import evaluate_mot
+    from sotmot_ros.tracking import Tracker, tracks_to_publish
+
+    numbers = list(range(101, 141))
+    frames = _frames(set(numbers))
+    stamps = [(f - 1) / 10.0 for f in numbers]  # vtest.avi's 10 fps
+    warps = camera_warps(stamps, (768, 576), "shake", 3)
+    views = [render_view(frames[f], w, view_size((768, 576))) for f, w in zip(numbers, warps)]
+    gt = write_view_gt(str(GT), numbers, warps, view_size((768, 576)), str(tmp_path / "gt.txt"))
+    detector = Detector.from_checkpoint(None, device="cpu")
+    detections = [detector(v) for v in views]
+    metrics = {}
+    for mode in ("none", "affine"):
+        config, _ = config_for_model(detector.meta, {"camera_motion": mode})
+        tracker = Tracker(config)
+        rows = []
+        for f, t, v, d in zip(numbers, stamps, views, detections):
+            rows += [(f, o.track_id, *o.box.tolist(), o.score) for o in tracks_to_publish(tracker.update(d, t, frame=v))]
+        write_mot_results(str(tmp_path / f"{mode}.txt"), rows)
+        metrics[mode] = evaluate_mot([(gt, str(tmp_path / f"{mode}.txt"))], frame_range=(numbers[0], numbers[-1]))
+        metrics[mode] = next(iter(metrics[mode].values()))
+    # measured: 4 vs 63 identity switches, IDF1 0.88 vs 0.24, MOTA 0.87 vs 0.35
+    assert metrics["affine"]["IDs"] <= 8 and metrics["none"]["IDs"] >= 20, metrics
+    assert metrics["affine"]["IDF1"] > 0.75 and metrics["affine"]["IDF1"] > metrics["none"]["IDF1"] + 0.3, metrics
