@@ -65,6 +65,9 @@ class DetectionCache:
     fps: float
     image_size: tuple[int, int]
     meta: dict
+    # (F, 2, 3) per cached frame, the camera's warp from the previous cached frame (measure_camera_motion); not
+    # saved, and a selection (select, every_nth_frame) drops it: its frames are further apart, measure it again
+    camera_motion: np.ndarray | None = None
 
     def __post_init__(self):
         self.frames = np.asarray(self.frames, np.int64)

@@ -70,10 +70,11 @@ class RunResult:
 def run_sotmot(cache: DetectionCache, config: TrackerConfig, timing: bool = True,
                camera_motion: np.ndarray | None = None) -> RunResult:
     """Our Tracker over every cached frame; reports confirmed tracks matched in the frame. ``camera_motion``
-    (F, 2, 3): per cached frame, the camera's warp from the previous cached frame (what the tracker would have
-    measured on the images; used when ``config.camera_motion`` asks for it)."""
+    (F, 2, 3; default: the cache's own ``camera_motion``): per cached frame, the camera's warp from the previous
+    cached frame (what the tracker would have measured on the images; used when ``config.camera_motion`` asks)."""
     tracker = Tracker(config)
     out = RunResult()
+    camera_motion = cache.camera_motion if camera_motion is None else camera_motion
     if config.camera_motion != "none" and camera_motion is None:
         raise ValueError(f"camera_motion={config.camera_motion!r} needs the camera's warps of the cached frames "
                          "(bench/evaluate_people.py measures them); this script has none")

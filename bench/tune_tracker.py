@@ -24,6 +24,10 @@ defaults (ties go to the defaults); the top 10 and the defaults' own score and r
 ``--write`` stores the best (and the NMS IoU) in the model file, where ``config_for_model`` finds them.
 The report split is refused: its numbers stay held out of every choice.
 
+``--camera-motion affine`` tunes for a camera on a moving platform: every configuration has camera motion
+compensation on, the camera's warps are measured on each scene's frames (``measure_camera_motion``, as the tracker
+measures them), and ``--write`` stores ``camera_motion: affine`` with the rest.
+
 ``--frame-steps 1,2`` scores every configuration on each scene as recorded and on every 2nd frame of it (at
 its real time), each view counting as a scene: what the ROS node's tracker sees when inference runs at half the
 camera's rate and the node takes the newest image (a 30 fps camera on a 2-core CPU). The mean over all views
@@ -205,22 +209,24 @@ def refine(cache, gt_path, start: dict, axes: dict = REFINE, rounds: int = 3, fm
 
 def tune(cache: DetectionCache, gt_path: str, grid_a: dict = GRID_A, grid_b: dict = GRID_B, top_a: int = 3,
          lambdas=LAMBDAS, fmt: str = "mot15", jobs: int = 1, refine_axes: dict | None = REFINE,
-         floor: tuple[int, float] | None = None) -> dict:
+         floor: tuple[int, float] | None = None, fixed: dict | None = None) -> dict:
     """Stages A and B, the lambda sweep at the best configuration, then stage C (``refine``; None = skip);
     returns ``{default, ranked, best, lambda, stage sizes, refine_moves, seconds}``. ``floor``: see
-    ``score_config`` (every stage ranks by it)."""
+    ``score_config`` (every stage ranks by it). ``fixed``: settings every configuration has, the defaults' too
+    (e.g. ``{"camera_motion": "affine"}``)."""
+    fixed = dict(fixed or {})
     t0 = time.perf_counter()
     det_floor = (cache[0] if isinstance(cache, (list, tuple)) else cache).meta.get("score_threshold")
     lows = [v for v in grid_b.get("low_score_threshold", ()) if det_floor is not None and v < det_floor]
     if lows:
         print(f"warning: low_score_threshold {lows} below the cache's detector floor {det_floor}: "
               f"those behave like {det_floor}", file=sys.stderr)
-    default = score_config(cache, gt_path, {}, fmt, floor)
-    stage_a = score_all(cache, gt_path, _dedupe(grid(grid_a)), fmt, jobs, floor)
+    default = score_config(cache, gt_path, fixed, fmt, floor)
+    stage_a = score_all(cache, gt_path, _dedupe(grid(grid_a, fixed)), fmt, jobs, floor)
     stage_a.sort(key=rank_key)
     seed_fields = list(grid_a)
-    seeds = [{k: r["overrides"][k] for k in seed_fields} for r in stage_a[:top_a]]
-    seeds.append({})  # the default detection and lifecycle settings
+    seeds = [{**fixed, **{k: r["overrides"][k] for k in seed_fields}} for r in stage_a[:top_a]]
+    seeds.append(fixed)  # the default detection and lifecycle settings
     configs_b = _dedupe([c for s in seeds for c in grid(grid_b, s)])
     stage_b = score_all(cache, gt_path, configs_b, fmt, jobs, floor)
     ranked = _unique_ranked([default] + stage_a + stage_b)
@@ -230,7 +236,7 @@ def tune(cache: DetectionCache, gt_path: str, grid_a: dict = GRID_A, grid_b: dic
     stage_c, moves = (refine(cache, gt_path, ranked[0], refine_axes, fmt=fmt, jobs=jobs, floor=floor)
                       if refine_axes else ([], 0))
     ranked = _unique_ranked(ranked + stage_c)
-    rank_of_default = next(i for i, r in enumerate(ranked) if not r["changed"]) + 1
+    rank_of_default = next(i for i, r in enumerate(ranked) if r["changed"] == default["changed"]) + 1
     return {"default": default, "default_rank": rank_of_default, "ranked": ranked, "best": best, "lambda": lam,
             "num_configs": len(ranked), "stage_sizes": [len(stage_a), len(configs_b), len(stage_c)],
             "refine_moves": moves, "seconds": time.perf_counter() - t0}
@@ -353,6 +359,9 @@ def main(argv=None) -> int:
                    help="with --frame-steps including 1: rank the configurations whose mean IDF1 (%%) at every frame "
                         "(the step-1 views) is below IDF1 after every one that reaches it, so tuning for lower rates "
                         "cannot buy them with full-rate accuracy (e.g. the stored settings' step-1 IDF1 minus 1.5)")
+    p.add_argument("--camera-motion", choices=("none", "affine"), default="none",
+                   help="affine: tune for a camera on a moving platform (compensation on in every configuration, "
+                   "the warps measured on the scenes' frames; --write stores it)")
     p.add_argument("--write", action="store_true",
                    help="store the best configuration in the --checkpoint file (meta['tracker']): the settings "
                         "sotmot track, Detector/Tracker users and the ROS node then use with that model")
@@ -398,7 +407,17 @@ def main(argv=None) -> int:
             floor = (len(caches), args.every_frame_floor / 100.0)
             print(f"every-frame floor: configurations below a mean IDF1 of {args.every_frame_floor:g} on the "
                   f"{len(caches)} step-1 view(s) rank last")
-    out = tune(cache, gt_arg, top_a=args.top_a, fmt=args.fmt, jobs=args.jobs, floor=floor)
+    fixed = {}
+    if args.camera_motion != "none":
+        from cache_detections import measure_camera_motion
+
+        fixed = {"camera_motion": args.camera_motion}
+        for view in cache if isinstance(cache, list) else [cache]:
+            moving = view.meta.get("moving_camera")
+            view.camera_motion = measure_camera_motion(view.meta["video"], view, tuple(moving) if moving else None)
+        print(f"camera motion measured on {len(cache) if isinstance(cache, list) else 1} view(s): every configuration "
+              f"tracks with camera_motion {args.camera_motion}")
+    out = tune(cache, gt_arg, top_a=args.top_a, fmt=args.fmt, jobs=args.jobs, floor=floor, fixed=fixed)
     print(f"{out['num_configs']} configurations (stage A {out['stage_sizes'][0]}, stage B {out['stage_sizes'][1]}, "
           f"+ lambda sweep, stage C {out['stage_sizes'][2]} one-field changes with {out['refine_moves']} moves) in "
           f"{out['seconds']:.0f} s; ranked by IDF1, MOTA, HOTA (ratios in %)")
@@ -414,7 +433,7 @@ def main(argv=None) -> int:
         from sotmot_ros.model.checkpoint import update_meta
 
         best = make_config(out["ranked"][0]["overrides"])
-        tuned = {k: best.to_dict()[k] for k in sorted(set(REFINE) | {"weight_iou"})}
+        tuned = {k: best.to_dict()[k] for k in sorted(set(REFINE) | {"weight_iou"} | set(fixed))}
         extra = {"detector": {"nms_iou": best_nms}} if args.split else {}
         steps = "" if args.frame_steps == (1,) else f" at frame steps {','.join(map(str, args.frame_steps))}"
         if floor is not None:

@@ -142,6 +142,42 @@ def test_tune_tracker(synth):
     assert cfg.weight_iou == pytest.approx(0.1) and cfg.new_track_score_threshold == pytest.approx(0.7)
 
 
+def test_tuning_for_a_moving_camera_tracks_every_configuration_with_the_cameras_warps(synth, tmp_path):
+    """``tune(fixed={"camera_motion": "affine"})`` on the synthetic scene seen by a camera that jerks +-30 px
+    sideways every frame: every configuration, the defaults' too, compensates with the cache's warps, and the
+    best tracks the shaken scene as well as the steady one; without warps such a configuration is refused."""
+    cache, gt = synth
+    offsets = np.array([30.0 if k % 2 else -30.0 for k in range(len(cache))])
+    dets = []
+    for k, (_, _, d) in enumerate(cache):
+        dets.append(Detections(d.boxes + np.array([offsets[k], 0, offsets[k], 0], np.float32), d.scores, d.classes,
+                               d.features))
+    shaken = cd.DetectionCache.from_frames(cache.frames, cache.timestamps, dets, cache.fps, cache.image_size,
+                                           cache.meta, feature_dim=cache.feature_dim)
+    shaken_gt = tmp_path / "gt.txt"  # the labels seen by the same camera
+    first = int(cache.frames[0])
+    with open(gt) as src, open(shaken_gt, "w") as dst:
+        for line in src:
+            c = line.split(",")
+            f = int(c[0])
+            if first <= f <= int(cache.frames[-1]):
+                c[2] = f"{float(c[2]) + offsets[f - first]:.2f}"
+                dst.write(",".join(c))
+    kw = dict(grid_a={"min_hits": (1, 2)}, grid_b={"sot_lambda": (0.5, 2.0)}, top_a=1, lambdas=(0.5,),
+              refine_axes=None)
+    with pytest.raises(ValueError, match="needs the camera's warps"):
+        tt.tune(shaken, str(shaken_gt), fixed={"camera_motion": "affine"}, **kw)
+    shaken.camera_motion = np.stack([np.array([[1.0, 0.0, offsets[k] - (offsets[k - 1] if k else offsets[k])],
+                                               [0.0, 1.0, 0.0]]) for k in range(len(shaken))])
+    moving = tt.tune(shaken, str(shaken_gt), fixed={"camera_motion": "affine"}, **kw)
+    assert all(r["changed"].get("camera_motion") == "affine" for r in moving["ranked"])
+    assert moving["default"]["changed"] == {"camera_motion": "affine"} and moving["default_rank"] >= 1
+    steady = tt.tune(cache, gt, **kw)
+    unaware = tt.tune(shaken, str(shaken_gt), **kw)
+    best = lambda out: out["ranked"][0]["IDF1"]  # noqa: E731
+    assert best(moving) >= best(steady) - 0.02 and best(moving) > best(unaware) + 0.2, (best(moving), best(unaware))
+
+
 def test_label_identities_sweep_scores_linker_settings_against_annotations(tmp_path):
     """bench/label_identities.py: two people walking with a weak near-duplicate box around one of them every
     third frame; without dropping weak duplicates the linker breaks that person, with it one identity each."""

@@ -184,6 +184,11 @@ def test_a_user_tunes_the_tracker_on_their_own_scenes_into_their_model_file(tmp_
     entry = evaluate_people.load_split("mine", str(splits))[0]
     assert len(evaluate_people.sequence_cache(entry, "fast", str(cache_dir))) == 4
     assert len(list(cache_dir.glob("*.npz"))) == 1
+    # a robot's camera: tuned with camera motion compensation, which the model file then carries
+    assert tune_tracker.main(["--splits", str(splits), "--split", "mine", "--checkpoint", str(mine), "--cache-dir",
+                              str(cache_dir), "--camera-motion", "affine", "--write"]) == 0
+    config, _ = config_for_model(load_model(str(mine))[1])
+    assert config.camera_motion == "affine"
 
 
 def test_a_user_checks_that_their_tuning_transfers_between_halves_of_their_scene(tmp_path):
