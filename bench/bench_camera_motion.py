@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from cache_detections import DEFAULT_VIDEO, check_not_held_out, moving_arg  # noqa: E402
 
-from sotmot_ros.data.moving_camera import MOTIONS, camera_warps, render_view, view_size  # noqa: E402
+from sotmot_ros.data.moving_camera import MOTIONS, camera_view, camera_warps  # noqa: E402
 from sotmot_ros.sources import open_source  # noqa: E402
 from sotmot_ros.tracking.camera_motion import CameraMotionEstimator  # noqa: E402
 
@@ -48,7 +48,7 @@ def run(video: str, first: int, last: int, moving=None, work_side: int = 320, re
     for _, image, stamp in open_source(video).frames(first, last):
         size = (image.shape[1], image.shape[0])
         if moving:
-            image = render_view(image, camera_warps([stamp], size, *moving)[0], view_size(size))
+            image = camera_view(image, stamp, *moving)
         frames.append(image)
         stamps.append(stamp)
     times, errors, failures = [], [], 0

@@ -36,7 +36,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from sotmot_ros.data.camera_faults import FAULTS, apply_fault, parse_fault  # noqa: E402
-from sotmot_ros.data.moving_camera import MOTIONS, camera_warps, parse_motion, render_view, view_size  # noqa: E402
+from sotmot_ros.data.moving_camera import MOTIONS, camera_view, parse_motion  # noqa: E402
 from sotmot_ros.types import Detections  # noqa: E402
 
 DEFAULT_VIDEO = os.path.join(REPO, "data_cache", "vtest.avi")
@@ -241,7 +241,7 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
     for frame, image, stamp in source.frames(first, last):
         frame_size = (image.shape[1], image.shape[0])
         if moving:
-            image = render_view(image, camera_warps([stamp], frame_size, *moving)[0], view_size(frame_size))
+            image = camera_view(image, stamp, *moving)
         size = (image.shape[1], image.shape[0])
         if low_res:
             image = low_resolution(image, low_res)
@@ -292,8 +292,7 @@ def measure_camera_motion(video: str, cache: DetectionCache, moving: tuple[str, 
         if k is None:
             continue
         if moving:
-            size = (image.shape[1], image.shape[0])
-            image = render_view(image, camera_warps([stamp], size, *moving)[0], view_size(size))
+            image = camera_view(image, stamp, *moving)
         d = cache.detections(k)
         warps[k] = estimator(image, d.boxes[d.scores >= box_score])
     return warps

@@ -67,14 +67,13 @@ class RunResult:
 
 
 # ---------------------------------------------------------------------------------------------- trackers
-def run_sotmot(cache: DetectionCache, config: TrackerConfig, timing: bool = True,
-               camera_motion: np.ndarray | None = None) -> RunResult:
-    """Our Tracker over every cached frame; reports confirmed tracks matched in the frame. ``camera_motion``
-    (F, 2, 3; default: the cache's own ``camera_motion``): per cached frame, the camera's warp from the previous
-    cached frame (what the tracker would have measured on the images; used when ``config.camera_motion`` asks)."""
+def run_sotmot(cache: DetectionCache, config: TrackerConfig, timing: bool = True) -> RunResult:
+    """Our Tracker over every cached frame; reports confirmed tracks matched in the frame. With
+    ``config.camera_motion`` on, the cache's ``camera_motion`` (its warps, ``measure_camera_motion``) moves the
+    tracks as the tracker's own measurement would have."""
     tracker = Tracker(config)
     out = RunResult()
-    camera_motion = cache.camera_motion if camera_motion is None else camera_motion
+    camera_motion = cache.camera_motion
     if config.camera_motion != "none" and camera_motion is None:
         raise ValueError(f"camera_motion={config.camera_motion!r} needs the camera's warps of the cached frames "
                          "(bench/evaluate_people.py measures them); this script has none")

@@ -193,11 +193,10 @@ def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: di
     for entry in load_split(split, splits_path):
         raw = sequence_cache(entry, checkpoint, cache_dir, low_res, camera_rows, fault, moving)
         cache = every_nth_frame(apply_nms(raw, nms_iou), frame_step)
-        warps = None
         if config.camera_motion != "none":
-            tag = (f"{_file_digest(str(resolve_model_path(checkpoint)))}_{entry['name']}_{cache.frame_range[0]}-"
-                   f"{cache.frame_range[1]}_step{frame_step}_nms{nms_iou:g}" + (f"_{motion_tag(*moving)}" if moving else ""))
-            warps = sequence_camera_motion(entry, cache, cache_dir, tag, moving)
+            tag = (f"{_file_digest(checkpoint)}_{entry['name']}_{cache.frame_range[0]}-{cache.frame_range[1]}_step"
+                   f"{frame_step}_nms{nms_iou:g}" + (f"_{motion_tag(*moving)}" if moving else ""))
+            cache.camera_motion = sequence_camera_motion(entry, cache, cache_dir, tag, moving)
         with tempfile.TemporaryDirectory(prefix="sotmot_people_") as tmp:
             gt_file = view_gt(entry, raw, moving, tmp) if moving else entry["gt"]
             gt = read_mot_file(gt_file, fmt="mot15", frame_range=cache.frame_range)
@@ -207,8 +206,7 @@ def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: di
             gt_path = gt_file if frame_step == 1 else rows_of_frames(gt_file, cache.frames, tmp)
             for mode in modes:
                 cfg = TrackerConfig(**{**config.to_dict(), "association": mode})
-                m = evaluate_rows(run_sotmot(cache, cfg, timing=False, camera_motion=warps).rows, gt_path,
-                                  cache.frame_range)
+                m = evaluate_rows(run_sotmot(cache, cfg, timing=False).rows, gt_path, cache.frame_range)
                 seq["tracking"][mode] = {k: m[k] for k in ("MOTA", "IDF1", "HOTA", "IDs", "FP", "FN")}
         results["sequences"][entry["name"]] = seq
         print(format_sequence(entry["name"], seq), flush=True)

@@ -38,6 +38,16 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, classes: np
     return batched_nms(b, s, torch.as_tensor(np.asarray(classes, np.int64)), float(iou_threshold)).numpy()
 
 
+def warp_boxes_affine(boxes: np.ndarray, warp: np.ndarray) -> np.ndarray:
+    """Boxes (N, 4) ltrb through an affine map (2x3, or 3x3 with [0, 0, 1] last): the axis-aligned bounds of their
+    four mapped corners (a camera's motion, a simulated view)."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    warp = np.asarray(warp, dtype=np.float64)
+    corners = boxes[:, [[0, 1], [2, 1], [2, 3], [0, 3]]]  # (N, 4, 2)
+    moved = corners @ warp[:2, :2].T + warp[:2, 2]
+    return np.concatenate([moved.min(1), moved.max(1)], 1)
+
+
 def box_heights(boxes: np.ndarray) -> np.ndarray:
     """Heights of ltrb boxes (N,)."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)

@@ -26,6 +26,7 @@ import os
 import cv2
 import numpy as np
 
+from ..boxes import warp_boxes_affine
 from ..config_utils import parse_name_level
 
 MOTIONS = ("pan", "shake", "robot")  # robot = pan + shake together
@@ -110,17 +111,19 @@ def render_view(image: np.ndarray, warp: np.ndarray, size: tuple[int, int]) -> n
                           borderMode=cv2.BORDER_CONSTANT, borderValue=BORDER_VALUE)
 
 
+def camera_view(image: np.ndarray, stamp: float, name: str, level: int, seed: int = 0) -> np.ndarray:
+    """What the simulated moving camera ``name:level`` sees of ``image`` (a frame of the recording) at ``stamp`` s."""
+    size = (image.shape[1], image.shape[0])
+    return render_view(image, camera_warps([stamp], size, name, level, seed)[0], view_size(size))
+
+
 def warp_boxes(boxes: np.ndarray, warp: np.ndarray, size) -> tuple[np.ndarray, np.ndarray]:
     """Boxes (N, 4) ltrb in frame pixels -> (the axis-aligned bounds of their warped corners clipped to the
     (width, height) view, visible (N,): the clipped area over the unclipped one, 0 when all out of view).
 
     The warp is applied to box coordinates as they are; against cv2's pixel-centre convention of
     ``render_view`` that is off by 0.5 x (1 - zoom) px at most, under 0.04 px."""
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    warp = np.asarray(warp, np.float64)
-    corners = boxes[:, [[0, 1], [2, 1], [2, 3], [0, 3]]]  # (N, 4, 2)
-    moved = corners @ warp[:, :2].T + warp[:, 2]
-    bounds = np.concatenate([moved.min(1), moved.max(1)], 1)
+    bounds = warp_boxes_affine(boxes, warp)
     area = np.prod(np.clip(bounds[:, 2:] - bounds[:, :2], 0.0, None), 1)
     clipped = bounds.copy()
     clipped[:, [0, 2]] = np.clip(bounds[:, [0, 2]], 0.0, float(size[0]))

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..boxes import iou_matrix
+from ..boxes import iou_matrix, warp_boxes_affine
 from .fusion import FusedBoxes
 
 
@@ -173,14 +173,6 @@ def reference_warps(frames, warps: dict[int, np.ndarray]) -> dict[int, np.ndarra
     return out
 
 
-def map_boxes(boxes: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """Boxes (N, 4) ltrb through a 3x3 affine map: the bounds of their four mapped corners."""
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    corners = boxes[:, [[0, 1], [2, 1], [2, 3], [0, 3]]]
-    moved = corners @ m[:2, :2].T + m[:2, 2]
-    return np.concatenate([moved.min(1), moved.max(1)], 1)
-
-
 def link_with_camera_motion(frames: dict[int, FusedBoxes], cfg: LinkConfig,
                             warps: dict[int, np.ndarray]) -> tuple[list[LabelRow], dict]:
     """``label_rows(link_tracklets(...))`` for a moving camera: link in the first frame's coordinates, then give
@@ -189,14 +181,14 @@ def link_with_camera_motion(frames: dict[int, FusedBoxes], cfg: LinkConfig,
     original: dict[tuple, np.ndarray] = {}
     stable = {}
     for f, fb in frames.items():
-        mapped = map_boxes(fb.boxes, to_ref[f]).astype(np.float32) if len(fb.boxes) else fb.boxes
+        mapped = warp_boxes_affine(fb.boxes, to_ref[f]).astype(np.float32) if len(fb.boxes) else fb.boxes
         for box, orig in zip(mapped, fb.boxes):
             original[(int(f), *np.round(box.astype(np.float64), 3).tolist())] = np.asarray(orig, np.float64)
         stable[f] = FusedBoxes(mapped, fb.scores, fb.support)
     rows, stats = label_rows(link_tracklets(stable, cfg), cfg)
     for r in rows:
         key = (r.frame, *np.round(np.asarray(r.box, np.float64), 3).tolist())
-        r.box = original.get(key) if key in original else map_boxes(r.box, np.linalg.inv(to_ref[r.frame]))[0]
+        r.box = original.get(key) if key in original else warp_boxes_affine(r.box, np.linalg.inv(to_ref[r.frame]))[0]
     return rows, stats
 
 

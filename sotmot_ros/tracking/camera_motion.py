@@ -16,6 +16,7 @@ takes either a frame or a warp.
 from __future__ import annotations
 
 import logging
+from collections import deque
 
 import cv2
 import numpy as np
@@ -160,8 +161,7 @@ class CameraMotionMonitor:
 
     def __init__(self, period_seconds: float = 2.0, window: int = 5):
         self.period = float(period_seconds)
-        self._speeds: list[float] = []
-        self.window = int(window)
+        self._speeds: deque[float] = deque(maxlen=int(window))
         self._prev = None  # (image, boxes, stamp) of the last observed frame (a reference, no copy)
         self._due: float | None = None
 
@@ -177,7 +177,7 @@ class CameraMotionMonitor:
     def record(self, warp: np.ndarray, dt: float, width: int) -> None:
         """One warp over ``dt`` seconds of an image ``width`` pixels wide."""
         if dt > 0 and width > 0:
-            self._speeds = (self._speeds + [float(np.hypot(*warp[:, 2])) / dt / width])[-self.window:]
+            self._speeds.append(float(np.hypot(*warp[:, 2])) / dt / width)
 
     def observe(self, image: np.ndarray, boxes: np.ndarray | None, stamp: float) -> None:
         """A processed frame while compensation is off: measured against the previous one when a measurement is due."""
