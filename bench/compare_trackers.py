@@ -81,7 +81,8 @@ def run_sotmot(cache: DetectionCache, config: TrackerConfig, timing: bool = True
         raise ValueError(f"{len(camera_motion)} camera warps for {len(cache)} cached frames")
     for k, (frame, stamp, dets) in enumerate(cache):
         t0 = time.perf_counter()
-        outputs = tracker.update(dets, stamp, camera_motion=None if camera_motion is None else camera_motion[k])
+        outputs = tracker.update(dets, stamp, camera_motion=None if camera_motion is None else camera_motion[k],
+                                 image_width=cache.image_size[0])
         t1 = time.perf_counter()
         if timing:
             out.update_s.append(t1 - t0)

@@ -59,6 +59,7 @@ from cache_detections import (  # noqa: E402
 from compare_trackers import evaluate_rows, run_sotmot  # noqa: E402
 
 from sotmot_ros.tracking import TrackerConfig  # noqa: E402
+from sotmot_ros.tracking.config import CAMERA_MOTION_MODES  # noqa: E402
 
 DEFAULTS = TrackerConfig()
 LAMBDAS = (0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
@@ -359,9 +360,9 @@ def main(argv=None) -> int:
                    help="with --frame-steps including 1: rank the configurations whose mean IDF1 (%%) at every frame "
                         "(the step-1 views) is below IDF1 after every one that reaches it, so tuning for lower rates "
                         "cannot buy them with full-rate accuracy (e.g. the stored settings' step-1 IDF1 minus 1.5)")
-    p.add_argument("--camera-motion", choices=("none", "affine"), default="none",
-                   help="affine: tune for a camera on a moving platform (compensation on in every configuration, "
-                   "the warps measured on the scenes' frames; --write stores it)")
+    p.add_argument("--camera-motion", choices=CAMERA_MOTION_MODES, default="none",
+                   help="affine / auto: tune for a camera on a moving platform (that compensation in every "
+                   "configuration, the warps measured on the scenes' frames; --write stores it)")
     p.add_argument("--write", action="store_true",
                    help="store the best configuration in the --checkpoint file (meta['tracker']): the settings "
                         "sotmot track, Detector/Tracker users and the ROS node then use with that model")

@@ -123,7 +123,7 @@ def shaken_walk(camera_motion: str, give: str, steps=12, jump=20.0):
         box = np.array([[x, 150, x + 40, 250]], float)
         frame = view(world, cam, 0)
         warp = np.array([[1.0, 0, prev_cam - cam], [0, 1.0, 0]])
-        kwargs = {"frame": frame} if give == "frame" else {"camera_motion": warp}
+        kwargs = {"frame": frame} if give == "frame" else {"camera_motion": warp, "image_width": W}
         outs = tracker.update(Detections(box, [0.9], None, feats), 0.1 * k, **kwargs)
         ids.append([o.track_id for o in outs if o.matched and o.state == TrackState.CONFIRMED])
         prev_cam = cam
@@ -136,6 +136,36 @@ def test_a_vibrating_camera_keeps_the_persons_id_only_with_compensation(give):
     assert all(len(i) == 1 for i in with_cmc) and len({i[0] for i in with_cmc}) == 1, with_cmc
     without = shaken_walk("none", give)
     assert len({i[0] for i in without if i}) > 1, without  # without it the person flips between two IDs
+    # auto: compensates once it has seen the camera move (3 measured warps, from the 4th update on)
+    auto = shaken_walk("auto", give)[3:]
+    assert all(len(i) == 1 for i in auto) and len({i[0] for i in auto}) == 1, auto
+
+
+def test_auto_compensates_only_while_the_camera_moves():
+    """A camera that stands still, pans at 100 px/s (16 % of the image width per second), then stands still
+    again: ``auto`` applies the measured warps during the pan only (after 3 measurements), never while still."""
+    world = texture(6, size=(H + 200, W + 1200))
+    empty = Detections(np.zeros((0, 4)), np.zeros(0))
+    tracker = Tracker(TrackerConfig(camera_motion="auto"))
+    applied, x = [], 0.0
+    for k in range(60):  # 10 fps: still for 2 s, panning for 2 s, still for 2 s
+        x += 10.0 if 20 <= k < 40 else 0.0
+        tracker.update(empty, 0.1 * k, frame=view(world, x, 0))
+        applied.append(tracker.last_camera_motion is not None)
+    assert not any(applied[:20]) and not any(applied[43:]), applied
+    assert all(applied[23:40]), applied  # the 4th frame of the pan on (3 measurements of it), to its end
+    assert tracker.camera_speed < 0.002  # the still camera's speed again
+
+
+def test_auto_needs_the_image_width_of_a_given_warp():
+    tracker = Tracker(TrackerConfig(camera_motion="auto"))
+    empty = Detections(np.zeros((0, 4)), np.zeros(0))
+    shift = np.array([[1.0, 0, 5.0], [0, 1.0, 0]])
+    with pytest.raises(ValueError, match="image_width"):
+        tracker.update(empty, 0.0, camera_motion=shift)
+    for k in range(4):  # with it: 5 px per 0.1 s on a 640 px image = 7.8 % of the width per second, moving
+        tracker.update(empty, 0.1 * (k + 1), camera_motion=shift, image_width=W)
+    assert tracker.motion_monitor.moving and tracker.last_camera_motion is not None
 
 
 def test_switching_compensation_on_later_never_compares_with_a_stale_frame():
@@ -147,11 +177,11 @@ def test_switching_compensation_on_later_never_compares_with_a_stale_frame():
     tracker.update(empty, 0.1, frame=view(world, 30, 0))
     tracker.config = TrackerConfig(camera_motion="affine")
     tracker.update(empty, 0.2, frame=view(world, 30, 0))
-    np.testing.assert_allclose(tracker.last_camera_motion, np.eye(2, 3))  # not the 30 px of the first frame
+    assert tracker.last_camera_motion is None  # nothing measured yet, and so not the 30 px of the first frame
     tracker.update(empty, 0.3, frame=view(world, 40, 0))
     assert abs(tracker.last_camera_motion[0, 2] - -10.0) < 0.5
     tracker.update(empty, 0.1, frame=view(world, 60, 0))  # a stamp going backwards resets the tracker
-    np.testing.assert_allclose(tracker.last_camera_motion, np.eye(2, 3))
+    assert tracker.last_camera_motion is None
 
 
 def test_the_tracker_says_when_a_fixed_camera_setting_meets_a_moving_camera():
@@ -161,13 +191,13 @@ def test_the_tracker_says_when_a_fixed_camera_setting_meets_a_moving_camera():
 
     world = texture(5, size=(H + 200, W + 2000))
     empty = Detections(np.zeros((0, 4)), np.zeros(0))
-    for mode, pan in (("none", 10.0), ("none", 0.0), ("affine", 10.0)):
+    for mode, pan in (("none", 10.0), ("none", 0.0), ("affine", 10.0), ("auto", 10.0)):
         tracker = Tracker(TrackerConfig(camera_motion=mode))
         for k in range(70):  # 7 s at 10 fps; the camera pans 10 px per frame = 100 px/s on a 640 px image
             m = np.float32([[1, 0, -100 - pan * k], [0, 1, -100]])
             tracker.update(empty, 0.1 * k, frame=cv2.warpAffine(world, m, (W, H)))
         speed, count = tracker.camera_speed, tracker.motion_monitor.measurements
-        hint = moving_camera_hint(speed, mode, count)
+        hint = moving_camera_hint(tracker.motion_monitor, mode)
         if pan:
             assert abs(speed - 100.0 / W) < 0.01 and speed > MOVING_CAMERA_SPEED, (mode, speed)
             assert (hint is not None) == (mode == "none") and (count == 4 if mode == "none" else count == 5)

@@ -324,6 +324,12 @@ def test_camera_motion_compensation_switched_on_at_runtime_keeps_serving_and_rep
             assert len(_send_good(client, node_a).detections) == 2
         values = _wait_diag(node_a.diag, "image_raw", lambda v: int(v["camera_motion_failures"]) >= failures0 + 2)
         assert values["camera_speed_pct_per_s"] == "nan"  # no texture: never measured, and so never a moving-camera hint
+        assert values["camera_compensated"] == "False"
+        # auto: measured at every frame too, and applied only once the camera is seen moving (never here)
+        assert all(r.successful for r in client.set_params(NODE_A, camera_motion="auto"))
+        assert len(_send_good(client, node_a).detections) == 2
+        values = _wait_diag(node_a.diag, "image_raw", lambda v: int(v["camera_motion_failures"]) >= failures0 + 3)
+        assert values["camera_compensated"] == "False"
     finally:
         assert all(r.successful for r in client.set_params(NODE_A, camera_motion="none"))
     assert not any(r.successful for r in client.set_params(NODE_A, camera_motion="gyro"))

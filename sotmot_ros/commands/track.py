@@ -124,8 +124,7 @@ def run(args: argparse.Namespace) -> int:
             writer.write(drawn)
         n += 1
     elapsed = time.perf_counter() - start
-    hint = moving_camera_hint(tracker.camera_speed, config.camera_motion, tracker.motion_monitor.measurements,
-                              "--camera-motion affine")
+    hint = moving_camera_hint(tracker.motion_monitor, config.camera_motion, "--camera-motion")
     if hint:
         log.warning("%s", hint)
     if writer is not None:

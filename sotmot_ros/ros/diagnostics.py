@@ -38,6 +38,7 @@ class CameraStats:
         self.time_resets = 0
         self.camera_motion_failures = 0  # frames whose camera motion could not be measured (camera_motion: affine)
         self.camera_speed = float("nan")  # how fast the image moves, fraction of its width per second (tracker)
+        self.camera_compensated = False  # whether the last frame's predictions were moved by the camera's motion
         self.active_tracks = 0
         self.last_error = ""
 
@@ -65,12 +66,13 @@ class CameraStats:
         with self._lock:
             self.time_resets += 1
 
-    def on_camera_motion(self, failures: int, speed: float | None = None):
-        """The tracker's count of frames whose camera motion could not be measured (no compensation there) and
-        its measure of how fast the image moves (None: not measured yet)."""
+    def on_camera_motion(self, failures: int, speed: float | None = None, compensated: bool = False):
+        """The tracker's count of frames whose camera motion could not be measured (no compensation there), its
+        measure of how fast the image moves (None: not measured yet) and whether it compensated this frame."""
         with self._lock:
             self.camera_motion_failures = int(failures)
             self.camera_speed = float("nan") if speed is None else float(speed)
+            self.camera_compensated = bool(compensated)
 
     def on_processed(self, latency_s: float, inference_s: float, active_tracks: int, stages: dict | None = None):
         """One published frame; ``stages`` maps names of STAGES to seconds spent on this frame."""
@@ -106,6 +108,7 @@ class CameraStats:
                 "time_resets": self.time_resets,
                 "camera_motion_failures": self.camera_motion_failures,
                 "camera_speed_pct_per_s": 100.0 * self.camera_speed,
+                "camera_compensated": self.camera_compensated,
                 "active_tracks": self.active_tracks,
                 "input_rate_hz": self._rate(self._received, now),
                 "output_rate_hz": self._rate(self._processed, now),

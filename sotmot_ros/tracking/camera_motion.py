@@ -29,6 +29,7 @@ MAX_SCALE_CHANGE = 0.25  # a warp changing the scale by more than this between t
 # as moving. Measured (runs/s20): fixed cameras 0.0004-0.004, the hand-held bedroom clip 0.033, the panning gym clip
 # 0.076, the simulated moving cameras 0.08 (pan:2) to 0.9.
 MOVING_CAMERA_SPEED = 0.05
+MIN_SPEED_MEASUREMENTS = 3  # before this many, the monitor does not call a camera moving (hint, ``auto``)
 
 
 def check_warp(warp, what: str = "camera_motion") -> np.ndarray:
@@ -156,8 +157,9 @@ class CameraMotionEstimator:
 class CameraMotionMonitor:
     """Is the camera moving? The image speed (fraction of its width per second), the median of the last ``window``
     measurements: every ``period_seconds`` one warp between two consecutive processed frames (~4 ms) while
-    compensation is off, or every applied warp while it is on (``record``). Front-ends use it to tell the user
-    (``moving_camera_hint``) that a fixed-camera setting meets a moving camera."""
+    compensation is off, or every measured or given warp while it is on (``record``). ``moving`` is the one
+    definition of a moving camera: ``camera_motion: auto`` compensates while it holds, and front-ends tell the user
+    (``moving_camera_hint``) when a fixed-camera setting meets one."""
 
     def __init__(self, period_seconds: float = 2.0, window: int = 5):
         self.period = float(period_seconds)
@@ -173,6 +175,11 @@ class CameraMotionMonitor:
     @property
     def measurements(self) -> int:
         return len(self._speeds)
+
+    @property
+    def moving(self) -> bool:
+        """At least ``MIN_SPEED_MEASUREMENTS`` measurements and their median at or above ``MOVING_CAMERA_SPEED``."""
+        return self.measurements >= MIN_SPEED_MEASUREMENTS and self.speed >= MOVING_CAMERA_SPEED
 
     def record(self, warp: np.ndarray, dt: float, width: int) -> None:
         """One warp over ``dt`` seconds of an image ``width`` pixels wide."""
@@ -194,11 +201,11 @@ class CameraMotionMonitor:
             self.record(warp, stamp - prev[2], image.shape[1])
 
 
-def moving_camera_hint(speed: float | None, mode: str, measurements: int, setting: str = "camera_motion: affine",
-                       min_measurements: int = 3) -> str | None:
+def moving_camera_hint(monitor: CameraMotionMonitor, mode: str, setting: str = "camera_motion") -> str | None:
     """What to tell a user whose camera moves while compensation is off (None: nothing to say); ``setting``: how
-    this front-end spells the fix."""
-    if mode != "none" or speed is None or measurements < min_measurements or speed < MOVING_CAMERA_SPEED:
+    this front-end spells the setting."""
+    if mode != "none" or not monitor.moving:
         return None
-    return (f"the image moves ~{100 * speed:.0f} % of its width per second (median of {measurements} measurements): "
-            f"if the camera is on a moving platform, set {setting} (model card, 'A moving camera')")
+    return (f"the image moves ~{100 * monitor.speed:.0f} % of its width per second (median of {monitor.measurements} "
+            f"measurements): if the camera is on a moving platform, set {setting} auto (compensates while the camera "
+            f"moves) or affine (always; model card, 'A moving camera')")

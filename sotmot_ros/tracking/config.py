@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import NamedTuple
 
+from .camera_motion import MOVING_CAMERA_SPEED
+
 
 class AssociationStrategy(NamedTuple):
     """What a stage-1 association mode uses: SOT responses (fused with IoU) and/or the motion gate."""
@@ -26,7 +28,7 @@ ASSOCIATION_STRATEGIES = {
 }
 ASSOCIATION_MODES = tuple(ASSOCIATION_STRATEGIES)
 GATE_KINDS = ("mahalanobis", "centre", "none")
-CAMERA_MOTION_MODES = ("none", "affine")  # the estimator is camera_motion.CameraMotionEstimator
+CAMERA_MOTION_MODES = ("none", "affine", "auto")  # camera_motion.py: the estimator and the monitor
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,10 @@ class TrackerConfig:
     camera_motion: str = _setting(
         "none", "Camera motion compensation: affine (the image's own motion between processed frames, measured on "
         "the background, moves every track's prediction before association: for a camera that pans, vibrates or "
-        "drives) or none (a fixed camera).", choices=CAMERA_MOTION_MODES)
+        f"drives), auto (measured at every frame, applied only while the image moves >= {100 * MOVING_CAMERA_SPEED:g} % "
+        "of its width per second: a camera that sometimes stands still, or one you are unsure about) or none (a "
+        "fixed camera).",
+        choices=CAMERA_MOTION_MODES)
     # --- detections
     high_score_threshold: float = _setting(0.2, "Detections with at least this score take part in stage 1 and "
                                            "can start tracks.", **_PROBABILITY)

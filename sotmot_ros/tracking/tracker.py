@@ -2,8 +2,9 @@
 
 Per update (timestamps in seconds):
 
-1. Kalman prediction of every track by the elapsed time, then (``camera_motion: affine``) every prediction moved
-   by the camera's own motion since the last update (measured on the frame, or given; ``camera_motion.py``).
+1. Kalman prediction of every track by the elapsed time, then (``camera_motion: affine``, or ``auto`` while the
+   camera moves) every prediction moved by the camera's own motion since the last update (measured on the frame,
+   or given; ``camera_motion.py``).
 2. Stage 1 - high-score detections vs all tracks (tentative, confirmed, lost). In 'sot' mode the ridge
    models of all tracks are solved jointly from their templates (each against the others) and scored
    at the detections' features; the cost fuses that response with the IoU of the predicted box and is
@@ -164,13 +165,15 @@ class Tracker:
                     "sees nothing below %g; set the detector's score_threshold <= %g", floor, low, floor, low)
 
     def update(self, detections: Detections, timestamp: float, frame: np.ndarray | None = None,
-               camera_motion: np.ndarray | None = None) -> list[TrackOutput]:
+               camera_motion: np.ndarray | None = None, image_width: int | None = None) -> list[TrackOutput]:
         """Advance to ``timestamp`` (seconds) with this frame's detections.
 
         With ``camera_motion: affine`` in the settings, the camera's motion since the last update moves every
         track's prediction: ``camera_motion`` (a 2x3 warp from the last update's image to this one, e.g. from
         odometry) when given, else measured on ``frame`` (the image the detections come from; pass it at every
-        update); neither: no compensation. With ``camera_motion: none`` both are ignored.
+        update); neither: no compensation. ``auto`` does the same only while the camera counts as moving
+        (``CameraMotionMonitor.moving``, judged on these warps; a given warp needs ``frame`` or ``image_width``,
+        the width in pixels of the image it maps). With ``camera_motion: none`` both are ignored.
 
         Returns a snapshot of every track, lost and tentative ones included; callers usually keep
         ``state == 'confirmed' and matched``.
@@ -180,7 +183,7 @@ class Tracker:
         cfg = self._settings_for_update()
         self._check_score_floor(detections.score_floor, cfg.low_score_threshold)
         t, dt = self._check_time(timestamp, cfg)  # may reset (and so forget the last frame)
-        warp = self._camera_warp(detections, frame, camera_motion, cfg, t, dt)
+        warp = self._camera_warp(detections, frame, camera_motion, image_width, cfg, t, dt)
         self.last_camera_motion = warp
         first_update = self._last_time is None
         self._last_time = t
@@ -261,22 +264,32 @@ class Tracker:
         boxes = z_to_boxes(np.stack([tr.mean[:4] for tr in self._tracks])).astype(np.float32)  # one batched call
         return [self._output(tr, t, box) for tr, box in zip(self._tracks, boxes)]
 
-    def _camera_warp(self, detections: Detections, frame, camera_motion, cfg: TrackerConfig, t: float,
+    def _camera_warp(self, detections: Detections, frame, camera_motion, image_width, cfg: TrackerConfig, t: float,
                      dt: float) -> np.ndarray | None:
-        """The warp this update applies (None: none): given, measured on ``frame``, or none at all. Either way the
-        image's speed is followed (``camera_speed``) when frames come."""
+        """The warp this update applies (None: none): given, measured on ``frame``, or none at all (``auto``: none
+        while the camera does not count as moving). Either way the image's speed is followed (``camera_speed``)."""
         if cfg.camera_motion == "none":
-            self.motion_estimator.reset()  # a later switch to "affine" must not compare with a stale frame
+            self.motion_estimator.reset()  # a later switch to compensation must not compare with a stale frame
             if frame is not None:
                 self.motion_monitor.observe(frame, detections.boxes, t)
             return None
+        width = np.asarray(frame).shape[1] if frame is not None else image_width
         if camera_motion is not None:
-            return check_warp(camera_motion)
-        if frame is None:
+            warp = check_warp(camera_motion)
+            if width is None and cfg.camera_motion == "auto":
+                raise ValueError("camera_motion: auto judges a given warp by the image's speed: pass the frame or "
+                                 "image_width with it")
+            if width is not None:
+                self.motion_monitor.record(warp, dt, int(width))
+        elif frame is None:
             return None
-        warp = self.motion_estimator(frame, detections.boxes)
-        if self.motion_estimator.last_inliers:
-            self.motion_monitor.record(warp, dt, np.asarray(frame).shape[1])
+        else:
+            warp = self.motion_estimator(frame, detections.boxes)
+            if not self.motion_estimator.last_inliers:
+                return None  # the first frame, or not measurable: nothing to apply
+            self.motion_monitor.record(warp, dt, width)
+        if cfg.camera_motion == "auto" and not self.motion_monitor.moving:
+            return None
         return warp
 
     @property
