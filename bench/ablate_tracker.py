@@ -28,7 +28,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
 
-from cache_detections import apply_nms, frame_step_arg  # noqa: E402
+from cache_detections import apply_nms, attach_camera_motion, frame_step_arg  # noqa: E402
 from evaluate_people import CACHE_DIR, load_split, model_nms, sequence_cache  # noqa: E402
 from tune_tracker import frame_step_views, score_config  # noqa: E402
 
@@ -56,6 +56,7 @@ def ablate(checkpoint: str, split: str, axes: dict = AXES, frame_step: int = 1) 
     gts = [e["gt"] for e in entries]
     with tempfile.TemporaryDirectory(prefix="sotmot_ablate_") as tmp:
         caches, gts = frame_step_views(caches, gts, (frame_step,), tmp)
+        attach_camera_motion(caches, CACHE_DIR)  # the model's settings may compensate camera motion
         rows = ablate_caches(caches, gts, base, axes)
     return {"checkpoint": os.path.abspath(checkpoint), "split": split, "sequences": [e["name"] for e in entries],
             "frame_step": frame_step, "model_settings": base, "rows": rows}

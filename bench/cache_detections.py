@@ -49,6 +49,7 @@ VAL_RANGE = (318, 397)
 # Sequences with a held-out tail: name (file stem) -> first held-out frame. Never decoded here.
 HELD_OUT_FROM = {"vtest": 398, "PETS09-S2L1": 398}
 CACHE_VERSION = 1
+MOTION_BOX_SCORE = 0.1  # detections masked out of the camera-motion estimate: the node decodes at low_score_threshold
 
 
 @dataclass
@@ -201,6 +202,27 @@ def _file_digest(path: str, limit: int = 1 << 26) -> str:
     return file_digest(path, limit)
 
 
+def camera_image(image: np.ndarray, frame: int, stamp: float, moving: tuple[str, int] | None = None,
+                 low_res: int | None = None, camera_rows: int | None = None,
+                 fault: tuple[str, int] | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+    """The image a cached frame's detector got (see ``cache_detections``) and the (width, height) its boxes and
+    labels are in: the one place both the detections and the camera's warps (``measure_camera_motion``) take
+    a frame through the simulated camera, its resolution and its fault."""
+    from sotmot_ros.data.augment import low_resolution
+
+    if moving:
+        image = camera_view(image, stamp, *moving)
+    size = (image.shape[1], image.shape[0])
+    if low_res:
+        image = low_resolution(image, low_res)
+    if camera_rows and camera_rows < image.shape[0]:
+        image = cv2.resize(image, (max(1, round(size[0] * camera_rows / size[1])), int(camera_rows)),
+                           interpolation=cv2.INTER_AREA)
+    if fault:  # the fault happens in the camera, at its own resolution (as aug_faults does)
+        image = apply_fault(image, fault[0], fault[1], seed=frame)
+    return image, size
+
+
 def cache_detections(video: str, checkpoint: str | None, first: int, last: int, device: str = "auto",
                      half: bool = False, score_threshold: float = 0.05, max_detections: int = 500,
                      fps: float | None = None, progress: bool = True, low_res: int | None = None,
@@ -220,7 +242,6 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
     must be re-expressed with ``moving_camera.write_view_gt``). It comes first: the faults and ``camera_rows``
     happen in that camera.
     """
-    from sotmot_ros.data.augment import low_resolution
     from sotmot_ros.detector import Detector
     from sotmot_ros.model.checkpoint import resolve_model_path
     from sotmot_ros.preprocess import LETTERBOX_VERSION
@@ -240,16 +261,7 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
     frame_size = None
     for frame, image, stamp in source.frames(first, last):
         frame_size = (image.shape[1], image.shape[0])
-        if moving:
-            image = camera_view(image, stamp, *moving)
-        size = (image.shape[1], image.shape[0])
-        if low_res:
-            image = low_resolution(image, low_res)
-        if camera_rows and camera_rows < image.shape[0]:
-            image = cv2.resize(image, (max(1, round(size[0] * camera_rows / size[1])), int(camera_rows)),
-                               interpolation=cv2.INTER_AREA)
-        if fault:  # the fault happens in the camera, at its own resolution (as aug_faults does)
-            image = apply_fault(image, fault[0], fault[1], seed=frame)
+        image, size = camera_image(image, frame, stamp, moving, low_res, camera_rows, fault)
         d = detector(image)
         if image.shape[:2] != size[::-1]:  # a small camera's boxes back at the labels' size
             d = replace(d, boxes=d.boxes * np.array([size[0] / image.shape[1], size[1] / image.shape[0]] * 2,
@@ -272,30 +284,62 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
     return DetectionCache.from_frames(frames, stamps, dets, source.fps, size, meta, feature_dim=detector.feature_dim)
 
 
-def measure_camera_motion(video: str, cache: DetectionCache, moving: tuple[str, int] | None = None,
-                          box_score: float = 0.1) -> np.ndarray:
+def measure_camera_motion(cache: DetectionCache, box_score: float = MOTION_BOX_SCORE) -> np.ndarray:
     """(F, 2, 3): for each cached frame, the camera warp from the previous cached frame as ``Tracker.update``
     measures it on the images (``CameraMotionEstimator``, the frame's detections with score >= ``box_score``
-    masked out; identity for the first). ``cache`` may be a selection (``every_nth_frame``): the warps then
-    span its steps, as the node's tracker sees them when it skips frames. ``moving``: the same simulated
-    camera as the cache's detections."""
+    masked out; identity for the first), on the very images the detector got (the cache's simulated camera,
+    resolution and fault, ``camera_image``), in the boxes' pixels. ``cache`` may be a selection
+    (``every_nth_frame``): the warps then span its steps, as the node's tracker sees them when it skips frames."""
     from sotmot_ros.sources import open_source
     from sotmot_ros.tracking.camera_motion import CameraMotionEstimator
 
+    meta = cache.meta
+    video = meta["video"]
     first, last = cache.frame_range
     check_not_held_out(video, last)
+    degrade = {"moving": meta.get("moving_camera"), "low_res": meta.get("low_res"),
+               "camera_rows": meta.get("camera_rows"), "fault": meta.get("fault")}
+    degrade = {k: tuple(v) if isinstance(v, list) else v for k, v in degrade.items()}
     wanted = {int(f): k for k, f in enumerate(cache.frames)}
     estimator = CameraMotionEstimator()
     warps = np.zeros((len(cache), 2, 3))
-    for frame, image, stamp in open_source(video).frames(first, last):
+    for frame, image, _ in open_source(video).frames(first, last):
         k = wanted.get(int(frame))
         if k is None:
             continue
-        if moving:
-            image = camera_view(image, stamp, *moving)
+        image, size = camera_image(image, frame, float(cache.timestamps[k]), **degrade)
+        scale = image.shape[1] / size[0]  # < 1 for a small camera (camera_rows)
         d = cache.detections(k)
-        warps[k] = estimator(image, d.boxes[d.scores >= box_score])
+        warps[k] = estimator(image, d.boxes[d.scores >= box_score] * scale)
+        warps[k, :, 2] /= scale  # the translation in the boxes' pixels
     return warps
+
+
+def attach_camera_motion(caches, cache_dir: str | None = None) -> None:
+    """Give every cache whose footage is at hand (``meta['video']``) its ``camera_motion``
+    (``measure_camera_motion``), kept in ``cache_dir``/motion under a digest of what decides the warps (footage, frames,
+    simulated camera and degradations, the masked boxes) so reruns and other scripts reuse it. Caches without
+    footage (synthetic ones) are left without: the tracker then compensates nothing, as with no frames."""
+    import hashlib
+
+    for cache in caches if isinstance(caches, (list, tuple)) else [caches]:
+        video = cache.meta.get("video")
+        if cache.camera_motion is not None or not video or not os.path.exists(video):
+            continue
+        key = hashlib.sha256(json.dumps([os.path.abspath(video)] + [cache.meta.get(k) for k in
+                             ("moving_camera", "low_res", "camera_rows", "fault")]).encode())
+        key.update(cache.frames.tobytes())
+        key.update(cache.timestamps.tobytes())
+        key.update(cache.boxes[cache.scores >= MOTION_BOX_SCORE].tobytes())
+        path = os.path.join(cache_dir, "motion", f"{key.hexdigest()[:20]}.npz") if cache_dir else None
+        if path and os.path.isfile(path):
+            with np.load(path) as z:
+                cache.camera_motion = z["warps"]
+            continue
+        cache.camera_motion = measure_camera_motion(cache)
+        if path:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            np.savez(path, warps=cache.camera_motion)
 
 
 def frame_step_arg(text: str) -> int:

@@ -44,7 +44,8 @@ from dataclasses import dataclass, field  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cache_detections import DEFAULT_GT, REPO, DetectionCache, load_cache, write_json_report  # noqa: E402
+from cache_detections import (  # noqa: E402
+    DEFAULT_GT, REPO, DetectionCache, attach_camera_motion, load_cache, write_json_report)
 
 from sotmot_ros.data.mot import write_mot_results  # noqa: E402
 from sotmot_ros.evaluation import evaluate_mot  # noqa: E402
@@ -68,15 +69,15 @@ class RunResult:
 
 # ---------------------------------------------------------------------------------------------- trackers
 def run_sotmot(cache: DetectionCache, config: TrackerConfig, timing: bool = True) -> RunResult:
-    """Our Tracker over every cached frame; reports confirmed tracks matched in the frame. With
-    ``config.camera_motion`` on, the cache's ``camera_motion`` (its warps, ``measure_camera_motion``) moves the
-    tracks as the tracker's own measurement would have."""
+    """Our Tracker over every cached frame; reports confirmed tracks matched in the frame. The cache's
+    ``camera_motion`` (its warps, ``attach_camera_motion``) stands in for the frames the tracker measures them on
+    (``affine`` needs them; ``auto`` without them compensates nothing, as the tracker does given no frames)."""
     tracker = Tracker(config)
     out = RunResult()
     camera_motion = cache.camera_motion
-    if config.camera_motion != "none" and camera_motion is None:
-        raise ValueError(f"camera_motion={config.camera_motion!r} needs the camera's warps of the cached frames "
-                         "(bench/evaluate_people.py measures them); this script has none")
+    if config.camera_motion == "affine" and camera_motion is None:
+        raise ValueError("camera_motion='affine' needs the camera's warps of the cached frames "
+                         "(cache_detections.attach_camera_motion measures them on the footage); this cache has none")
     if camera_motion is not None and len(camera_motion) != len(cache):
         raise ValueError(f"{len(camera_motion)} camera warps for {len(cache)} cached frames")
     for k, (frame, stamp, dets) in enumerate(cache):
@@ -200,6 +201,7 @@ def main(argv=None) -> int:
     p.add_argument("--json", default=None, help="also write the results (all metrics) as JSON here")
     args = p.parse_args(argv)
     cache = load_cache(args.cache)
+    attach_camera_motion(cache)  # the library default may compensate camera motion: measured on the cache's footage
     version = boxmot_version()
     print(f"cache {args.cache}: frames {cache.frame_range[0]}-{cache.frame_range[1]}, {len(cache.boxes)} detections, "
           f"fps {cache.fps:g}, checkpoint {cache.meta.get('checkpoint', '?')}")

@@ -29,8 +29,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
 
 from cache_detections import (  # noqa: E402
-    DetectionCache, _file_digest, apply_nms, cache_detections, every_nth_frame, fault_arg, frame_step_arg, load_cache,
-    measure_camera_motion, moving_arg)
+    DetectionCache, _file_digest, apply_nms, attach_camera_motion, cache_detections, every_nth_frame, fault_arg,
+    frame_step_arg, load_cache, moving_arg)
 from compare_trackers import evaluate_rows, run_sotmot  # noqa: E402
 
 from sotmot_ros.boxes import box_heights, iou_matrix  # noqa: E402
@@ -96,20 +96,6 @@ def sequence_cache(entry: dict, checkpoint: str, cache_dir: str, low_res: int | 
                              progress=False, low_res=low_res, camera_rows=camera_rows, fault=fault, moving=moving)
     cache.save(path)
     return cache
-
-
-def sequence_camera_motion(entry: dict, cache: DetectionCache, cache_dir: str, name: str,
-                           moving: tuple[str, int] | None = None) -> np.ndarray:
-    """``measure_camera_motion`` of a (selected) cache, saved beside the detections as ``name``_motion.npz."""
-    path = os.path.join(cache_dir, f"{name}_motion.npz")
-    if os.path.isfile(path):
-        with np.load(path) as z:
-            if np.array_equal(z["frames"], cache.frames):
-                return z["warps"]
-    warps = measure_camera_motion(entry["source"], cache, moving)
-    os.makedirs(cache_dir, exist_ok=True)
-    np.savez(path, frames=cache.frames, warps=warps)
-    return warps
 
 
 def view_gt(entry: dict, cache: DetectionCache, moving: tuple[str, int], folder: str) -> str:
@@ -183,9 +169,6 @@ def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: di
     config, origin = config_for_model(meta, overrides)
     nms_iou = model_nms(meta) if nms_iou is None else nms_iou
     cache_dir = cache_dir or CACHE_DIR
-    if config.camera_motion != "none" and (low_res or camera_rows or fault):
-        raise SystemExit("camera_motion: measuring the motion on degraded frames (--low-res, --camera-rows, --fault) is "
-                         "not implemented; run those checks with camera_motion=none")
     results = {"checkpoint": os.path.abspath(checkpoint), "split": split, "tracker": config.to_dict(),
                "tracker_origin": origin, "nms_iou": nms_iou, "low_res": low_res, "camera_rows": camera_rows,
                "fault": list(fault) if fault else None, "moving_camera": list(moving) if moving else None,
@@ -194,9 +177,7 @@ def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: di
         raw = sequence_cache(entry, checkpoint, cache_dir, low_res, camera_rows, fault, moving)
         cache = every_nth_frame(apply_nms(raw, nms_iou), frame_step)
         if config.camera_motion != "none":
-            tag = (f"{_file_digest(checkpoint)}_{entry['name']}_{cache.frame_range[0]}-{cache.frame_range[1]}_step"
-                   f"{frame_step}_nms{nms_iou:g}" + (f"_{motion_tag(*moving)}" if moving else ""))
-            cache.camera_motion = sequence_camera_motion(entry, cache, cache_dir, tag, moving)
+            attach_camera_motion(cache, cache_dir)
         with tempfile.TemporaryDirectory(prefix="sotmot_people_") as tmp:
             gt_file = view_gt(entry, raw, moving, tmp) if moving else entry["gt"]
             gt = read_mot_file(gt_file, fmt="mot15", frame_range=cache.frame_range)

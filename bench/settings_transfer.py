@@ -38,7 +38,7 @@ import tempfile  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cache_detections import DetectionCache, apply_nms  # noqa: E402
+from cache_detections import DetectionCache, apply_nms, attach_camera_motion  # noqa: E402
 from tune_tracker import (  # noqa: E402
     DEFAULTS, frame_step_views, frame_steps_arg, make_config, rank_key, score_all)
 
@@ -161,6 +161,7 @@ def main(argv=None) -> int:
         for which in HALVES:
             halves = [half_of(c, which) for c in full]
             views, view_gts = frame_step_views(halves, gts, args.frame_steps, os.path.join(tmp, which))
+            attach_camera_motion(views, args.cache_dir or CACHE_DIR)  # for the candidates that compensate
             scores[which] = score_all(views, view_gts, configs, jobs=args.jobs)
             print(f"scored the {which} halves ({sum(len(h) for h in halves)} frames)", flush=True)
     k = len(entries)

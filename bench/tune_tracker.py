@@ -24,9 +24,9 @@ defaults (ties go to the defaults); the top 10 and the defaults' own score and r
 ``--write`` stores the best (and the NMS IoU) in the model file, where ``config_for_model`` finds them.
 The report split is refused: its numbers stay held out of every choice.
 
-``--camera-motion affine`` tunes for a camera on a moving platform: every configuration has camera motion
-compensation on, the camera's warps are measured on each scene's frames (``measure_camera_motion``, as the tracker
-measures them), and ``--write`` stores ``camera_motion: affine`` with the rest.
+Every configuration compensates camera motion as the library default says (``camera_motion``), or as
+``--camera-motion`` says (``affine``: a camera on a moving platform; ``--write`` then stores it with the rest); the
+camera's warps are measured on each scene's frames as the tracker measures them (``attach_camera_motion``).
 
 ``--frame-steps 1,2`` scores every configuration on each scene as recorded and on every 2nd frame of it (at
 its real time), each view counting as a scene: what the ROS node's tracker sees when inference runs at half the
@@ -360,9 +360,10 @@ def main(argv=None) -> int:
                    help="with --frame-steps including 1: rank the configurations whose mean IDF1 (%%) at every frame "
                         "(the step-1 views) is below IDF1 after every one that reaches it, so tuning for lower rates "
                         "cannot buy them with full-rate accuracy (e.g. the stored settings' step-1 IDF1 minus 1.5)")
-    p.add_argument("--camera-motion", choices=CAMERA_MOTION_MODES, default="none",
-                   help="affine / auto: tune for a camera on a moving platform (that compensation in every "
-                   "configuration, the warps measured on the scenes' frames; --write stores it)")
+    p.add_argument("--camera-motion", choices=CAMERA_MOTION_MODES, default=None,
+                   help="camera motion compensation of every configuration (default: the library's, "
+                   f"{DEFAULTS.camera_motion}; the warps are measured on the scenes' frames); given, --write stores it "
+                   "in the model file (e.g. affine for a camera on a moving platform, none for a fixed one)")
     p.add_argument("--write", action="store_true",
                    help="store the best configuration in the --checkpoint file (meta['tracker']): the settings "
                         "sotmot track, Detector/Tracker users and the ROS node then use with that model")
@@ -408,16 +409,16 @@ def main(argv=None) -> int:
             floor = (len(caches), args.every_frame_floor / 100.0)
             print(f"every-frame floor: configurations below a mean IDF1 of {args.every_frame_floor:g} on the "
                   f"{len(caches)} step-1 view(s) rank last")
-    fixed = {}
-    if args.camera_motion != "none":
-        from cache_detections import measure_camera_motion
+    fixed = {"camera_motion": args.camera_motion} if args.camera_motion else {}
+    mode = args.camera_motion or DEFAULTS.camera_motion
+    if mode != "none":
+        from cache_detections import attach_camera_motion
 
-        fixed = {"camera_motion": args.camera_motion}
-        for view in cache if isinstance(cache, list) else [cache]:
-            moving = view.meta.get("moving_camera")
-            view.camera_motion = measure_camera_motion(view.meta["video"], view, tuple(moving) if moving else None)
-        print(f"camera motion measured on {len(cache) if isinstance(cache, list) else 1} view(s): every configuration "
-              f"tracks with camera_motion {args.camera_motion}")
+        views = cache if isinstance(cache, list) else [cache]
+        attach_camera_motion(views, args.cache_dir or CACHE_DIR if args.split else None)
+        measured = sum(v.camera_motion is not None for v in views)
+        print(f"camera motion measured on {measured} of {len(views)} view(s) (the others have no footage at hand: "
+              f"tracked uncompensated); every configuration tracks with camera_motion {mode}")
     out = tune(cache, gt_arg, top_a=args.top_a, fmt=args.fmt, jobs=args.jobs, floor=floor, fixed=fixed)
     print(f"{out['num_configs']} configurations (stage A {out['stage_sizes'][0]}, stage B {out['stage_sizes'][1]}, "
           f"+ lambda sweep, stage C {out['stage_sizes'][2]} one-field changes with {out['refine_moves']} moves) in "

@@ -331,7 +331,7 @@ def test_camera_motion_compensation_switched_on_at_runtime_keeps_serving_and_rep
         values = _wait_diag(node_a.diag, "image_raw", lambda v: int(v["camera_motion_failures"]) >= failures0 + 3)
         assert values["camera_compensated"] == "False"
     finally:
-        assert all(r.successful for r in client.set_params(NODE_A, camera_motion="none"))
+        assert all(r.successful for r in client.set_params(NODE_A, camera_motion="auto"))  # the default again
     assert not any(r.successful for r in client.set_params(NODE_A, camera_motion="gyro"))
     assert len(_send_good(client, node_a).detections) == 2
 

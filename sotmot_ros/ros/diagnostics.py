@@ -36,9 +36,10 @@ class CameraStats:
         self.decode_errors = 0
         self.processing_errors = 0
         self.time_resets = 0
-        self.camera_motion_failures = 0  # frames whose camera motion could not be measured (camera_motion: affine)
+        self.camera_motion_failures = 0  # frames whose camera motion could not be measured (affine / auto)
         self.camera_speed = float("nan")  # how fast the image moves, fraction of its width per second (tracker)
         self.camera_compensated = False  # whether the last frame's predictions were moved by the camera's motion
+        self.camera_motion = "none"  # the tracker's camera_motion setting
         self.active_tracks = 0
         self.last_error = ""
 
@@ -66,13 +67,16 @@ class CameraStats:
         with self._lock:
             self.time_resets += 1
 
-    def on_camera_motion(self, failures: int, speed: float | None = None, compensated: bool = False):
+    def on_camera_motion(self, failures: int, speed: float | None = None, compensated: bool = False,
+                         mode: str = "none"):
         """The tracker's count of frames whose camera motion could not be measured (no compensation there), its
-        measure of how fast the image moves (None: not measured yet) and whether it compensated this frame."""
+        measure of how fast the image moves (None: not measured yet), whether it compensated this frame, and its
+        ``camera_motion`` setting."""
         with self._lock:
             self.camera_motion_failures = int(failures)
             self.camera_speed = float("nan") if speed is None else float(speed)
             self.camera_compensated = bool(compensated)
+            self.camera_motion = str(mode)
 
     def on_processed(self, latency_s: float, inference_s: float, active_tracks: int, stages: dict | None = None):
         """One published frame; ``stages`` maps names of STAGES to seconds spent on this frame."""
@@ -109,6 +113,7 @@ class CameraStats:
                 "camera_motion_failures": self.camera_motion_failures,
                 "camera_speed_pct_per_s": 100.0 * self.camera_speed,
                 "camera_compensated": self.camera_compensated,
+                "camera_motion": self.camera_motion,
                 "active_tracks": self.active_tracks,
                 "input_rate_hz": self._rate(self._received, now),
                 "output_rate_hz": self._rate(self._processed, now),
@@ -172,7 +177,8 @@ def _level(s: dict, state: str):
         problems.append(f"{s['decode_errors']} decode errors")
     if s["processing_errors"]:
         problems.append(f"{s['processing_errors']} processing errors")
-    if s["processed"] >= 10 and s["camera_motion_failures"] > 0.5 * s["processed"]:
+    # only where compensation was asked for: auto on a blank fixed scene has nothing to compensate
+    if s["camera_motion"] == "affine" and s["processed"] >= 10 and s["camera_motion_failures"] > 0.5 * s["processed"]:
         problems.append(f"camera motion not measurable in {s['camera_motion_failures']}/{s['processed']} frames "
                         "(too little background texture; camera_motion: none for a fixed camera)")
     if s["dropped"] and s["received"] and s["dropped"] > 0.5 * s["received"]:

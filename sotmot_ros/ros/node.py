@@ -445,7 +445,7 @@ class SotmotNode(LifecycleNode):
             outputs = tracker.update(det, stamp, frame=image)
             tracking_s = time.perf_counter() - t_track
             stats.on_camera_motion(tracker.motion_estimator.failures, tracker.camera_speed,
-                                   tracker.last_camera_motion is not None)
+                                   tracker.last_camera_motion is not None, tracker.config.camera_motion)
             hint = moving_camera_hint(tracker.motion_monitor, tracker.config.camera_motion)
             if hint and not cam.extra.get("moving_camera_hint"):
                 cam.extra["moving_camera_hint"] = True  # once per camera: a hint, not an alarm

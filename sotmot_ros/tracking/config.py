@@ -112,7 +112,7 @@ class TrackerConfig:
     gate_widen_per_second: float = _setting(0.5, "A lost track's gate threshold is multiplied by (1 + this x "
                                             "seconds lost).", low=0.0)
     camera_motion: str = _setting(
-        "none", "Camera motion compensation: affine (the image's own motion between processed frames, measured on "
+        "auto", "Camera motion compensation: affine (the image's own motion between processed frames, measured on "
         "the background, moves every track's prediction before association: for a camera that pans, vibrates or "
         f"drives), auto (measured at every frame, applied only while the image moves >= {100 * MOVING_CAMERA_SPEED:g} % "
         "of its width per second: a camera that sometimes stands still, or one you are unsure about) or none (a "
