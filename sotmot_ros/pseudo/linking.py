@@ -178,17 +178,14 @@ def link_with_camera_motion(frames: dict[int, FusedBoxes], cfg: LinkConfig,
     """``label_rows(link_tracklets(...))`` for a moving camera: link in the first frame's coordinates, then give
     every label its frame's own pixels (an observed box exactly as fused, a gap-filled one mapped back)."""
     to_ref = reference_warps(frames, warps)
-    original: dict[tuple, np.ndarray] = {}
-    stable = {}
-    for f, fb in frames.items():
-        mapped = warp_boxes_affine(fb.boxes, to_ref[f]).astype(np.float32) if len(fb.boxes) else fb.boxes
-        for box, orig in zip(mapped, fb.boxes):
-            original[(int(f), *np.round(box.astype(np.float64), 3).tolist())] = np.asarray(orig, np.float64)
-        stable[f] = FusedBoxes(mapped, fb.scores, fb.support)
+    stable = {f: FusedBoxes(warp_boxes_affine(fb.boxes, to_ref[f]).astype(np.float32) if len(fb.boxes) else fb.boxes,
+                            fb.scores, fb.support) for f, fb in frames.items()}
     rows, stats = label_rows(link_tracklets(stable, cfg), cfg)
     for r in rows:
-        key = (r.frame, *np.round(np.asarray(r.box, np.float64), 3).tolist())
-        r.box = original.get(key) if key in original else warp_boxes_affine(r.box, np.linalg.inv(to_ref[r.frame]))[0]
+        # an observed box is one of its frame's mapped boxes, bit for bit (tracklets keep them as given)
+        same = np.flatnonzero((stable[r.frame].boxes == np.asarray(r.box, np.float32)).all(1)) if not r.filled else []
+        r.box = (np.asarray(frames[r.frame].boxes[same[0]], np.float64) if len(same)
+                 else warp_boxes_affine(r.box, np.linalg.inv(to_ref[r.frame]))[0])
     return rows, stats
 
 
