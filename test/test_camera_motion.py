@@ -157,6 +157,25 @@ def test_auto_compensates_only_while_the_camera_moves():
     assert tracker.camera_speed < 0.002  # the still camera's speed again
 
 
+def test_auto_holds_compensation_through_a_pause_in_a_pan():
+    """A pan that stops for 0.6 s where it turns: with ``camera_motion_hold_seconds`` 1 compensation stays on
+    through the pause, without a hold it drops out there; either way it ends once the camera has stood still
+    for longer than the hold."""
+    world = texture(7, size=(H + 200, W + 1200))
+    empty = Detections(np.zeros((0, 4)), np.zeros(0))
+    runs = {}
+    for hold in (0.0, 1.0):
+        tracker = Tracker(TrackerConfig(camera_motion="auto", camera_motion_hold_seconds=hold))
+        applied, x = [], 0.0
+        for k in range(70):  # 10 fps: pan 2 s, pause 0.6 s, pan back 2 s, still 2.4 s
+            x += 10.0 if k < 20 else (-10.0 if 26 <= k < 46 else 0.0)
+            tracker.update(empty, 0.1 * k, frame=view(world, x + 300, 0))
+            applied.append(tracker.last_camera_motion is not None)
+        runs[hold] = applied
+    assert all(runs[1.0][4:46]) and not any(runs[1.0][60:]), runs[1.0]  # on through the pause; off 1 s after
+    assert not all(runs[0.0][20:26]) and not any(runs[0.0][50:]), runs[0.0]
+
+
 def test_auto_needs_the_image_width_of_a_given_warp():
     tracker = Tracker(TrackerConfig(camera_motion="auto"))
     empty = Detections(np.zeros((0, 4)), np.zeros(0))

@@ -166,6 +166,7 @@ class CameraMotionMonitor:
         self._speeds: deque[float] = deque(maxlen=int(window))
         self._prev = None  # (image, boxes, stamp) of the last observed frame (a reference, no copy)
         self._due: float | None = None
+        self._last_moving: float | None = None  # stamp of the last measurement after which the camera was moving
 
     @property
     def speed(self) -> float | None:
@@ -181,10 +182,19 @@ class CameraMotionMonitor:
         """At least ``MIN_SPEED_MEASUREMENTS`` measurements and their median at or above ``MOVING_CAMERA_SPEED``."""
         return self.measurements >= MIN_SPEED_MEASUREMENTS and self.speed >= MOVING_CAMERA_SPEED
 
-    def record(self, warp: np.ndarray, dt: float, width: int) -> None:
-        """One warp over ``dt`` seconds of an image ``width`` pixels wide."""
+    def record(self, warp: np.ndarray, dt: float, width: int, stamp: float | None = None) -> None:
+        """One warp over ``dt`` seconds of an image ``width`` pixels wide, ending at ``stamp`` (s; for
+        ``moving_within``)."""
         if dt > 0 and width > 0:
             self._speeds.append(float(np.hypot(*warp[:, 2])) / dt / width)
+            if stamp is not None and self.moving:
+                self._last_moving = float(stamp)
+
+    def moving_within(self, stamp: float, hold_seconds: float) -> bool:
+        """``moving`` now, or at a measurement at most ``hold_seconds`` before ``stamp``."""
+        if self.moving:
+            return True
+        return self._last_moving is not None and 0.0 <= stamp - self._last_moving <= hold_seconds
 
     def observe(self, image: np.ndarray, boxes: np.ndarray | None, stamp: float) -> None:
         """A processed frame while compensation is off: measured against the previous one when a measurement is due."""

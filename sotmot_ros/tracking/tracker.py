@@ -172,8 +172,9 @@ class Tracker:
         track's prediction: ``camera_motion`` (a 2x3 warp from the last update's image to this one, e.g. from
         odometry) when given, else measured on ``frame`` (the image the detections come from; pass it at every
         update); neither: no compensation. ``auto`` does the same only while the camera counts as moving
-        (``CameraMotionMonitor.moving``, judged on these warps; a given warp needs ``frame`` or ``image_width``,
-        the width in pixels of the image it maps). With ``camera_motion: none`` both are ignored.
+        (``CameraMotionMonitor.moving``, judged on these warps) or did within ``camera_motion_hold_seconds``; a
+        given warp needs ``frame`` or ``image_width``, the width in pixels of the image it maps. With
+        ``camera_motion: none`` both are ignored.
 
         Returns a snapshot of every track, lost and tentative ones included; callers usually keep
         ``state == 'confirmed' and matched``.
@@ -280,15 +281,15 @@ class Tracker:
                 raise ValueError("camera_motion: auto judges a given warp by the image's speed: pass the frame or "
                                  "image_width with it")
             if width is not None:
-                self.motion_monitor.record(warp, dt, int(width))
+                self.motion_monitor.record(warp, dt, int(width), t)
         elif frame is None:
             return None
         else:
             warp = self.motion_estimator(frame, detections.boxes)
             if not self.motion_estimator.last_inliers:
                 return None  # the first frame, or not measurable: nothing to apply
-            self.motion_monitor.record(warp, dt, width)
-        if cfg.camera_motion == "auto" and not self.motion_monitor.moving:
+            self.motion_monitor.record(warp, dt, width, t)
+        if cfg.camera_motion == "auto" and not self.motion_monitor.moving_within(t, cfg.camera_motion_hold_seconds):
             return None
         return warp
 
