@@ -143,17 +143,19 @@ def test_a_vibrating_camera_keeps_the_persons_id_only_with_compensation(give):
 
 def test_auto_compensates_only_while_the_camera_moves():
     """A camera that stands still, pans at 100 px/s (16 % of the image width per second), then stands still
-    again: ``auto`` applies the measured warps during the pan only (after 3 measurements), never while still."""
+    again: ``auto`` (the default) applies the measured warps from the pan's 4th frame (3 measurements) until
+    ``camera_motion_hold_seconds`` (2 s) after it, never while the camera has been still for longer."""
     world = texture(6, size=(H + 200, W + 1200))
     empty = Detections(np.zeros((0, 4)), np.zeros(0))
-    tracker = Tracker(TrackerConfig(camera_motion="auto"))
+    tracker = Tracker(TrackerConfig())
+    assert tracker.config.camera_motion == "auto" and tracker.config.camera_motion_hold_seconds == 2.0
     applied, x = [], 0.0
-    for k in range(60):  # 10 fps: still for 2 s, panning for 2 s, still for 2 s
+    for k in range(80):  # 10 fps: still for 2 s, panning for 2 s, still for 4 s
         x += 10.0 if 20 <= k < 40 else 0.0
         tracker.update(empty, 0.1 * k, frame=view(world, x, 0))
         applied.append(tracker.last_camera_motion is not None)
-    assert not any(applied[:20]) and not any(applied[43:]), applied
-    assert all(applied[23:40]), applied  # the 4th frame of the pan on (3 measurements of it), to its end
+    assert not any(applied[:20]) and not any(applied[63:]), applied
+    assert all(applied[23:60]), applied  # the 4th frame of the pan on, to 2 s after it
     assert tracker.camera_speed < 0.002  # the still camera's speed again
 
 

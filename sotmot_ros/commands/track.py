@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     for target in (args.out, args.render):
         if target:
             Path(target).resolve().parent.mkdir(parents=True, exist_ok=True)
-    rows, ids, writer, n = [], set(), None, 0
+    rows, ids, writer, n, compensated = [], set(), None, 0, 0
     total = None
     if source.length:
         total = max(0, (min(args.last, source.length) if args.last else source.length) - args.first + 1)
@@ -110,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
     for frame, image, stamp in tqdm(source.frames(args.first, args.last), total=total, unit="frame",
                                     disable=args.no_progress, desc=source.name):
         outputs = tracker.update(detector(image), stamp, frame=image)
+        compensated += tracker.last_camera_motion is not None
         shown = tracks_to_publish(outputs)
         for o in shown:
             ids.add(o.track_id)
@@ -127,6 +128,9 @@ def run(args: argparse.Namespace) -> int:
     hint = moving_camera_hint(tracker.motion_monitor, config.camera_motion, "--camera-motion")
     if hint:
         log.warning("%s", hint)
+    elif config.camera_motion != "none" and n:
+        log.info("camera motion (%s): compensated in %d of %d frames, %d not measurable", config.camera_motion,
+                 compensated, n, tracker.motion_estimator.failures)
     if writer is not None:
         writer.release()
     if n == 0:

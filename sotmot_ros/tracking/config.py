@@ -119,7 +119,7 @@ class TrackerConfig:
         "fixed camera).",
         choices=CAMERA_MOTION_MODES)
     camera_motion_hold_seconds: float = _setting(
-        0.0, "With camera_motion auto: compensation stays on this long (s) after the camera last counted as moving, "
+        2.0, "With camera_motion auto: compensation stays on this long (s) after the camera last counted as moving, "
         "so a pan that slows where it turns is followed through (0 = only while it counts as moving).", low=0.0)
     # --- detections
     high_score_threshold: float = _setting(0.2, "Detections with at least this score take part in stage 1 and "
