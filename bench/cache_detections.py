@@ -315,6 +315,14 @@ def measure_camera_motion(cache: DetectionCache, box_score: float = MOTION_BOX_S
     return warps
 
 
+def estimator_signature() -> dict:
+    """The camera-motion estimator's settings: part of the key of kept warps, so a changed estimator measures again."""
+    from sotmot_ros.tracking.camera_motion import CameraMotionEstimator
+
+    e = CameraMotionEstimator()
+    return {k: getattr(e, k) for k in ("work_side", "max_corners", "min_inliers", "corner_quality", "min_coverage")}
+
+
 def attach_camera_motion(caches, cache_dir: str | None = None) -> None:
     """Give every cache whose footage is at hand (``meta['video']``) its ``camera_motion``
     (``measure_camera_motion``), kept in ``cache_dir``/motion under a digest of what decides the warps (footage, frames,
@@ -326,7 +334,7 @@ def attach_camera_motion(caches, cache_dir: str | None = None) -> None:
         video = cache.meta.get("video")
         if cache.camera_motion is not None or not video or not os.path.exists(video):
             continue
-        key = hashlib.sha256(json.dumps([os.path.abspath(video)] + [cache.meta.get(k) for k in
+        key = hashlib.sha256(json.dumps([os.path.abspath(video), estimator_signature()] + [cache.meta.get(k) for k in
                              ("moving_camera", "low_res", "camera_rows", "fault")]).encode())
         key.update(cache.frames.tobytes())
         key.update(cache.timestamps.tobytes())
