@@ -5,8 +5,7 @@ a vehicle), the whole image moves between frames, every prediction is off by the
 and the motion gate lose true pairs. ``CameraMotionEstimator`` measures that warp on the background:
 corners of the previous frame (people's detected boxes masked out, they move on their own), tracked into the
 current frame by pyramidal Lucas-Kanade, a RANSAC similarity fit (rotation, uniform scale, translation; the
-"sparse optical flow" global motion compensation of BoT-SORT, Aharon et al. 2022), accepted only when its
-inliers cover the image (``coverage``: a vehicle passing a fixed camera moves one region, the camera all of it). ``warp_states`` then moves
+"sparse optical flow" global motion compensation of BoT-SORT, Aharon et al. 2022). ``warp_states`` then moves
 every track's Kalman state (position, size, velocity, covariance) into the current frame before association.
 
 A warp is a (2, 3) affine matrix W mapping a pixel of the previous processed frame to the current one:
@@ -68,16 +67,6 @@ def warp_states(mean: np.ndarray, cov: np.ndarray, warp: np.ndarray) -> tuple[np
     return new_mean, new_cov
 
 
-def coverage(points: np.ndarray, inliers: np.ndarray, shape: tuple[int, int], cells: int = 8) -> float:
-    """The fraction of the image's ``cells`` x ``cells`` grid cells holding tracked ``points`` (N, 2) x, y that
-    hold an inlier too: ~1 when the whole background moved together, low when one object did."""
-    h, w = shape[:2]
-    cell = (np.clip(points[:, 1] * cells // h, 0, cells - 1) * cells + np.clip(points[:, 0] * cells // w, 0, cells - 1))
-    cell = cell.astype(np.int64)
-    tracked = np.unique(cell)
-    return len(np.unique(cell[inliers])) / len(tracked) if len(tracked) else 0.0
-
-
 class CameraMotionEstimator:
     """The warp from the previously given frame to this one (identity for the first frame or when it fails).
 
@@ -88,17 +77,13 @@ class CameraMotionEstimator:
     """
 
     def __init__(self, work_side: int = 320, max_corners: int = 300, min_inliers: int = 15,
-                 corner_quality: float = 0.003, min_coverage: float = 0.5):
-        if work_side < 32 or max_corners < 4 or min_inliers < 3 or not 0 < corner_quality < 1 or not 0 <= min_coverage <= 1:
-            raise ValueError("work_side >= 32, max_corners >= 4, min_inliers >= 3, 0 < corner_quality < 1 and "
-                             "0 <= min_coverage <= 1 are needed")
+                 corner_quality: float = 0.003):
+        if work_side < 32 or max_corners < 4 or min_inliers < 3 or not 0 < corner_quality < 1:
+            raise ValueError("work_side >= 32, max_corners >= 4, min_inliers >= 3 and 0 < corner_quality < 1 are needed")
         self.work_side = int(work_side)
         self.max_corners = int(max_corners)
         self.min_inliers = int(min_inliers)
         self.corner_quality = float(corner_quality)  # relative to the strongest corner; low for plain scenes
-        # The camera moves the whole background: a fit whose inliers reach less than this fraction of the image's
-        # cells (8 x 8) that have tracked corners is one object moving (a bus past a fixed camera), not the camera.
-        self.min_coverage = float(min_coverage)
         self.failures = 0
         self.reset()
 
@@ -160,8 +145,6 @@ class CameraMotionEstimator:
         warp, inliers = cv2.estimateAffinePartial2D(pts[ok], nxt[ok], method=cv2.RANSAC, ransacReprojThreshold=1.0,
                                                     maxIters=500, confidence=0.99, refineIters=10)
         if warp is None or inliers is None or int(inliers.sum()) < self.min_inliers:
-            return None
-        if coverage(pts[ok].reshape(-1, 2), inliers.reshape(-1).astype(bool), prev.shape) < self.min_coverage:
             return None
         self.last_inliers = int(inliers.sum())
         try:
