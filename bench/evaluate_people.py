@@ -77,15 +77,18 @@ def load_split(name: str, path: str = SPLITS) -> list[dict]:
 def sequence_cache(entry: dict, checkpoint: str, cache_dir: str, low_res: int | None = None,
                    camera_rows: int | None = None, fault: tuple[str, int] | None = None,
                    moving: tuple[str, int] | None = None) -> DetectionCache:
-    """Detections of one sequence, cached per (model file content, letterbox version, sequence, frame range,
-    low_res, camera_rows, fault, moving camera). ``checkpoint``: a model file or a bundled model's name."""
+    """Detections of one sequence, cached per (model file content, letterbox version, sequence, frame range, frame
+    rate, low_res, camera_rows, fault, moving camera). ``checkpoint``: a model file or a bundled model's name. An
+    entry's ``fps`` overrides the source's frame rate (the time stamps the tracker sees)."""
     from sotmot_ros.sources import open_source
 
     checkpoint = str(resolve_model_path(checkpoint))
 
     first = int(entry.get("first", 1))
     last = entry.get("last") or open_source(entry["source"]).length
-    tag = (f"_lowres{int(low_res)}" if low_res else "") + (f"_camera{int(camera_rows)}" if camera_rows else "")
+    fps = float(entry["fps"]) if entry.get("fps") else None
+    tag = f"_fps{fps:g}" if fps else ""
+    tag += (f"_lowres{int(low_res)}" if low_res else "") + (f"_camera{int(camera_rows)}" if camera_rows else "")
     tag += f"_{fault_tag(*fault)}" if fault else ""
     tag += f"_{motion_tag(*moving)}" if moving else ""
     name = f"{_file_digest(checkpoint)}_lb{LETTERBOX_VERSION}_{entry['name']}_{first}-{last}{tag}.npz"
@@ -93,7 +96,8 @@ def sequence_cache(entry: dict, checkpoint: str, cache_dir: str, low_res: int | 
     if os.path.isfile(path):
         return load_cache(path)
     cache = cache_detections(entry["source"], checkpoint, first, int(last), device="cpu", score_threshold=0.05,
-                             progress=False, low_res=low_res, camera_rows=camera_rows, fault=fault, moving=moving)
+                             fps=fps, progress=False, low_res=low_res, camera_rows=camera_rows, fault=fault,
+                             moving=moving)
     cache.save(path)
     return cache
 
