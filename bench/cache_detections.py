@@ -320,7 +320,7 @@ def estimator_signature() -> dict:
     from sotmot_ros.tracking.camera_motion import CameraMotionEstimator
 
     e = CameraMotionEstimator()
-    return {k: getattr(e, k) for k in ("work_side", "max_corners", "min_inliers", "corner_quality")}
+    return {k: getattr(e, k) for k in ("work_side", "max_corners", "min_inliers", "corner_quality", "static_check")}
 
 
 def attach_camera_motion(caches, cache_dir: str | None = None) -> None:

@@ -178,6 +178,38 @@ def test_auto_holds_compensation_through_a_pause_in_a_pan():
     assert not all(runs[0.0][20:26]) and not any(runs[0.0][50:]), runs[0.0]
 
 
+def _bus_passing(street: np.ndarray, static_check: bool) -> int:
+    """Frames (of 40 at 10 fps) in which a 400x200 px textured bus crossing a fixed camera at 150 px/s moved the
+    track predictions by more than 3 px (``camera_motion: auto``; nothing masks a vehicle)."""
+    bus = texture(9, (200, 400))
+    empty = Detections(np.zeros((0, 4)), np.zeros(0))
+    tracker = Tracker(TrackerConfig(camera_motion="auto"))
+    tracker.motion_estimator.static_check = static_check
+    moved = 0
+    for k in range(40):
+        img, x = street.copy(), -400 + 15 * k
+        x0, x1 = max(0, x), min(W, x + 400)
+        if x1 > x0:
+            img[200:400, x0:x1] = bus[:, x0 - x:x1 - x]
+        tracker.update(empty, 0.1 * k, frame=img)
+        w = tracker.last_camera_motion
+        moved += w is not None and float(np.hypot(*w[:, 2])) > 3.0
+    return moved
+
+
+def test_a_vehicle_passing_a_fixed_camera_is_not_taken_for_camera_motion():
+    """The bus's corners agree on one motion, but the still street spans more of the image: identity, the camera
+    stood still; without that check the bus's motion moves the predictions."""
+    rng = np.random.default_rng(0)
+    plain = np.full((H, W, 3), 120, np.uint8) + rng.integers(0, 6, (H, W, 3), dtype=np.uint8)
+    for _ in range(30):  # a plain street: a few kerbs and signs give corners
+        x, y = int(rng.integers(0, W - 20)), int(rng.integers(0, H - 20))
+        cv2.rectangle(plain, (x, y), (x + 12, y + 12), (40, 40, 40), -1)
+    for street in (texture(1)[:H, :W], plain):
+        assert _bus_passing(street, True) == 0
+        assert _bus_passing(street, False) >= 5
+
+
 def test_auto_needs_the_image_width_of_a_given_warp():
     tracker = Tracker(TrackerConfig(camera_motion="auto"))
     empty = Detections(np.zeros((0, 4)), np.zeros(0))

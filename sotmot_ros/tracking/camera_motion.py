@@ -5,7 +5,8 @@ a vehicle), the whole image moves between frames, every prediction is off by the
 and the motion gate lose true pairs. ``CameraMotionEstimator`` measures that warp on the background:
 corners of the previous frame (people's detected boxes masked out, they move on their own), tracked into the
 current frame by pyramidal Lucas-Kanade, a RANSAC similarity fit (rotation, uniform scale, translation; the
-"sparse optical flow" global motion compensation of BoT-SORT, Aharon et al. 2022). ``warp_states`` then moves
+"sparse optical flow" global motion compensation of BoT-SORT, Aharon et al. 2022); a fit that moves the image
+while a still background spans more of it is one object moving, not the camera (identity). ``warp_states`` then moves
 every track's Kalman state (position, size, velocity, covariance) into the current frame before association.
 
 A warp is a (2, 3) affine matrix W mapping a pixel of the previous processed frame to the current one:
@@ -30,6 +31,18 @@ MAX_SCALE_CHANGE = 0.25  # a warp changing the scale by more than this between t
 # 0.076, the simulated moving cameras 0.08 (pan:2) to 0.9.
 MOVING_CAMERA_SPEED = 0.05
 MIN_SPEED_MEASUREMENTS = 3  # before this many, the monitor does not call a camera moving (hint, ``auto``)
+STILL_PX = 0.3  # a tracked corner that moved less than this (working-size pixels) stood still
+MOVED_PX = 1.0  # a fit moving the tracked corners by more than this on average moves the camera
+
+
+def spread(points: np.ndarray, shape: tuple[int, int]) -> float:
+    """The fraction of an image of ``shape`` that a set of corners (N, 2) x, y spans: the area between their 10th
+    and 90th percentiles in x and in y (a few stray corners do not stretch it)."""
+    if len(points) < 2:
+        return 0.0
+    h, w = shape[:2]
+    lo, hi = np.percentile(points, [10, 90], axis=0)
+    return float((hi[0] - lo[0]) * (hi[1] - lo[1]) / (w * h))
 
 
 def check_warp(warp, what: str = "camera_motion") -> np.ndarray:
@@ -77,13 +90,14 @@ class CameraMotionEstimator:
     """
 
     def __init__(self, work_side: int = 320, max_corners: int = 300, min_inliers: int = 15,
-                 corner_quality: float = 0.003):
+                 corner_quality: float = 0.003, static_check: bool = True):
         if work_side < 32 or max_corners < 4 or min_inliers < 3 or not 0 < corner_quality < 1:
             raise ValueError("work_side >= 32, max_corners >= 4, min_inliers >= 3 and 0 < corner_quality < 1 are needed")
         self.work_side = int(work_side)
         self.max_corners = int(max_corners)
         self.min_inliers = int(min_inliers)
         self.corner_quality = float(corner_quality)  # relative to the strongest corner; low for plain scenes
+        self.static_check = bool(static_check)  # a still background outweighs one moving object (``_estimate``)
         self.failures = 0
         self.reset()
 
@@ -146,6 +160,17 @@ class CameraMotionEstimator:
                                                     maxIters=500, confidence=0.99, refineIters=10)
         if warp is None or inliers is None or int(inliers.sum()) < self.min_inliers:
             return None
+        inliers = inliers.reshape(-1).astype(bool)
+        src, dst = pts[ok].reshape(-1, 2), nxt[ok].reshape(-1, 2)
+        if self.static_check:
+            moved = float(np.mean(np.linalg.norm(src @ warp[:, :2].T + warp[:, 2] - src, axis=1)))
+            still = np.linalg.norm(dst - src, axis=1) < STILL_PX
+            # A fit that moves the image while the corners that stood still span more of it than those that
+            # followed the fit: one object moved (a vehicle past a fixed camera), not the camera.
+            if moved > MOVED_PX and still.sum() >= self.min_inliers and \
+                    spread(src[still], prev.shape) > spread(src[inliers], prev.shape):
+                self.last_inliers = int(still.sum())
+                return IDENTITY.copy()
         self.last_inliers = int(inliers.sum())
         try:
             return check_warp(warp, "the estimated camera motion")
