@@ -42,7 +42,8 @@ def warp_error(estimated: np.ndarray, true: np.ndarray, size) -> float:
     return float(np.linalg.norm(pts @ estimated.T - pts @ true.T, axis=1).max())
 
 
-def run(video: str, first: int, last: int, moving=None, work_side: int = 320, repeat: int = 3) -> dict:
+def run(video: str, first: int, last: int, moving=None, work_side: int = 320, repeat: int = 3,
+        static_check: bool = True) -> dict:
     check_not_held_out(video, last)
     frames, stamps, size = [], [], None
     for _, image, stamp in open_source(video).frames(first, last):
@@ -54,7 +55,7 @@ def run(video: str, first: int, last: int, moving=None, work_side: int = 320, re
     times, errors, failures = [], [], 0
     true = relative_warps(camera_warps(stamps, size, *moving)) if moving else None
     for _ in range(repeat):
-        est = CameraMotionEstimator(work_side=work_side)
+        est = CameraMotionEstimator(work_side=work_side, static_check=static_check)
         for k, image in enumerate(frames):
             t0 = time.perf_counter()
             warp = est(image)
@@ -80,12 +81,16 @@ def main(argv=None) -> int:
                    help=f"frames seen by a simulated moving camera ({', '.join(MOTIONS)}; level 1-3)")
     p.add_argument("--work-side", type=int, default=320, help="the estimator's working resolution (longer side)")
     p.add_argument("--repeat", type=int, default=3, help="passes over the frames (timings pooled)")
+    p.add_argument("--no-static-check", action="store_true",
+                   help="without the estimator's still-background check (a vehicle is not the camera)")
     args = p.parse_args(argv)
     if args.first < 1 or args.last <= args.first:
         p.error(f"bad frame range {args.first}..{args.last}")
-    r = run(args.video, args.first, args.last, args.moving_camera, args.work_side, args.repeat)
+    r = run(args.video, args.first, args.last, args.moving_camera, args.work_side, args.repeat,
+            not args.no_static_check)
     line = (f"{os.path.basename(args.video)} {args.first}-{args.last} ({r['size'][0]}x{r['size'][1]}"
-            f"{', ' + ':'.join(map(str, args.moving_camera)) if args.moving_camera else ''}), work side {r['work_side']}: "
+            f"{', ' + ':'.join(map(str, args.moving_camera)) if args.moving_camera else ''}), work side {r['work_side']}"
+            f"{', no still-background check' if args.no_static_check else ''}: "
             f"{r['median_ms']:.2f} ms median, {r['p90_ms']:.2f} ms p90 per frame, {r['failures']} failed estimates")
     if "error_median_px" in r:
         line += (f"; error vs the true warp {r['error_median_px']:.2f} px median, {r['error_p90_px']:.2f} p90, "
