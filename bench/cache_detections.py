@@ -284,6 +284,15 @@ def cache_detections(video: str, checkpoint: str | None, first: int, last: int, 
     return DetectionCache.from_frames(frames, stamps, dets, source.fps, size, meta, feature_dim=detector.feature_dim)
 
 
+def camera_of(cache: DetectionCache) -> dict:
+    """The ``camera_image`` arguments a cache's detections were made with (its meta): simulated camera, resolution,
+    fault."""
+    meta = cache.meta
+    found = {"moving": meta.get("moving_camera"), "low_res": meta.get("low_res"),
+             "camera_rows": meta.get("camera_rows"), "fault": meta.get("fault")}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in found.items()}
+
+
 def measure_camera_motion(cache: DetectionCache, box_score: float = MOTION_BOX_SCORE) -> np.ndarray:
     """(F, 2, 3): for each cached frame, the camera warp from the previous cached frame as ``Tracker.update``
     measures it on the images (``CameraMotionEstimator``, the frame's detections with score >= ``box_score``
@@ -293,13 +302,10 @@ def measure_camera_motion(cache: DetectionCache, box_score: float = MOTION_BOX_S
     from sotmot_ros.sources import open_source
     from sotmot_ros.tracking.camera_motion import CameraMotionEstimator
 
-    meta = cache.meta
-    video = meta["video"]
+    video = cache.meta["video"]
     first, last = cache.frame_range
     check_not_held_out(video, last)
-    degrade = {"moving": meta.get("moving_camera"), "low_res": meta.get("low_res"),
-               "camera_rows": meta.get("camera_rows"), "fault": meta.get("fault")}
-    degrade = {k: tuple(v) if isinstance(v, list) else v for k, v in degrade.items()}
+    degrade = camera_of(cache)
     wanted = {int(f): k for k, f in enumerate(cache.frames)}
     estimator = CameraMotionEstimator()
     warps = np.zeros((len(cache), 2, 3))
@@ -334,8 +340,7 @@ def attach_camera_motion(caches, cache_dir: str | None = None) -> None:
         video = cache.meta.get("video")
         if cache.camera_motion is not None or not video or not os.path.exists(video):
             continue
-        key = hashlib.sha256(json.dumps([os.path.abspath(video), estimator_signature()] + [cache.meta.get(k) for k in
-                             ("moving_camera", "low_res", "camera_rows", "fault")]).encode())
+        key = hashlib.sha256(json.dumps([os.path.abspath(video), estimator_signature(), camera_of(cache)]).encode())
         key.update(cache.frames.tobytes())
         key.update(cache.timestamps.tobytes())
         key.update(cache.boxes[cache.scores >= MOTION_BOX_SCORE].tobytes())

@@ -205,12 +205,12 @@ class Tracker:
             raise ValueError(f"detection feature dimension changed from {self._feature_dim} to {d}")
 
         tracks = self._tracks
-        if tracks and dt > 0:
-            mean, cov = self.kf.predict(np.stack([tr.mean for tr in tracks]), np.stack([tr.cov for tr in tracks]), dt)
-            for i, tr in enumerate(tracks):
-                tr.mean, tr.cov = mean[i], cov[i]
-        if tracks and warp is not None:
-            mean, cov = warp_states(np.stack([tr.mean for tr in tracks]), np.stack([tr.cov for tr in tracks]), warp)
+        if tracks and (dt > 0 or warp is not None):  # one batch: predict by the time, then move by the camera
+            mean, cov = np.stack([tr.mean for tr in tracks]), np.stack([tr.cov for tr in tracks])
+            if dt > 0:
+                mean, cov = self.kf.predict(mean, cov, dt)
+            if warp is not None:
+                mean, cov = warp_states(mean, cov, warp)
             for i, tr in enumerate(tracks):
                 tr.mean, tr.cov = mean[i], cov[i]
 
