@@ -7,10 +7,14 @@ them back through the inverse letterbox) together with the L2-normalised SOT fea
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torchvision.ops import batched_nms
+
+from .model.heads import head_at
 
 
 @dataclass
@@ -36,18 +40,43 @@ def gather_at(fmap: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return flat.gather(2, index.unsqueeze(1).expand(b, c, index.shape[1])).transpose(1, 2)
 
 
+def head_sampler(outputs: dict[str, torch.Tensor], heads: nn.Module | None = None) -> Callable:
+    """How the decoder reads a head at some cells of image ``i``: ``sample(name, i, ys, xs) -> (K, C)`` float.
+
+    From the head's dense map when ``outputs`` holds one (the network's ``forward``), else computed at those
+    cells from ``outputs["body"]`` by the head module of ``heads`` (the network; ``forward_heatmap`` outputs).
+    """
+
+    def sample(name: str, i: int, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
+        if name in outputs:
+            fmap = outputs[name][i : i + 1].float()
+            return gather_at(fmap, (ys * fmap.shape[3] + xs).unsqueeze(0))[0]
+        if heads is None or "body" not in outputs:
+            raise KeyError(f"no {name!r} head map in the outputs and no body features + heads to compute it")
+        return head_at(getattr(heads, name), outputs["body"][i], ys, xs).float()
+
+    return sample
+
+
+def has_sot_head(outputs: dict[str, torch.Tensor], heads: nn.Module | None = None) -> bool:
+    return "id" in outputs or ("body" in outputs and heads is not None and hasattr(heads, "id"))
+
+
 def decode_outputs(
     outputs: dict[str, torch.Tensor],
     max_detections: int = 500,
     score_threshold: float = 0.3,
     down_ratio: int = 4,
     nms_iou: float = 1.0,
+    heads: nn.Module | None = None,
 ) -> list[RawDetections]:
     """Decode a batch of network outputs into per-image detections above ``score_threshold``.
 
     Peaks are local maxima of the heatmap (3x3), as in CenterNet. A large person can still leave two or
     three separate maxima on its heatmap; ``nms_iou`` < 1 removes, per image and class, the boxes that
     overlap a better-scoring box by more than that IoU (1.0 = no box NMS, CenterNet's behaviour).
+    ``outputs`` holds the dense head maps, or ``hm`` + ``body`` with the network as ``heads``: then the box,
+    offset and SOT heads are computed only where a detection is kept (``head_sampler``).
     """
     hm_logits = outputs["hm"]
     b, c, h, w = hm_logits.shape
@@ -57,32 +86,30 @@ def decode_outputs(
     scores, inds = heat.reshape(b, -1).topk(k, dim=1)
     classes = inds // (h * w)
     pix = inds % (h * w)
-    ys = (pix // w).float()
-    xs = (pix % w).float()
-    reg = gather_at(outputs["reg"].float(), pix)
-    wh = gather_at(outputs["wh"].float(), pix)
-    cx, cy = xs + reg[..., 0], ys + reg[..., 1]
-    boxes = torch.stack([cx - wh[..., 0], cy - wh[..., 1], cx + wh[..., 2], cy + wh[..., 3]], dim=-1) * down_ratio
-    if "id" in outputs:
-        feats = F.normalize(gather_at(outputs["id"].float(), pix), dim=-1)
-    else:
-        feats = boxes.new_zeros(b, k, 0)
-    centers = torch.stack([cx, cy], dim=-1)
+    sample = head_sampler(outputs, heads)
+    with_features = has_sot_head(outputs, heads)
     result = []
     for i in range(b):
-        keep = scores[i] >= score_threshold
-        if nms_iou < 1.0 and int(keep.sum()) > 1:
-            idx = torch.nonzero(keep).squeeze(1)
-            kept = batched_nms(boxes[i][idx], scores[i][idx], classes[i][idx], nms_iou)
-            keep = torch.zeros_like(keep)
-            keep[idx[kept]] = True
+        idx = torch.nonzero(scores[i] >= score_threshold).squeeze(1)
+        ys, xs = pix[i][idx] // w, pix[i][idx] % w
+        reg, wh = sample("reg", i, ys, xs), sample("wh", i, ys, xs)
+        cx, cy = xs.float() + reg[:, 0], ys.float() + reg[:, 1]
+        boxes = torch.stack([cx - wh[:, 0], cy - wh[:, 1], cx + wh[:, 2], cy + wh[:, 3]], dim=-1) * down_ratio
+        keep = torch.arange(len(idx), device=idx.device)
+        if nms_iou < 1.0 and len(idx) > 1:
+            keep = batched_nms(boxes, scores[i][idx], classes[i][idx], nms_iou).sort().values
+        idx, ys, xs = idx[keep], ys[keep], xs[keep]
+        if with_features:
+            feats = F.normalize(sample("id", i, ys, xs), dim=-1)
+        else:
+            feats = boxes.new_zeros(len(idx), 0)
         result.append(
             RawDetections(
-                boxes=boxes[i][keep].cpu(),
-                scores=scores[i][keep].cpu(),
-                classes=classes[i][keep].cpu(),
-                features=feats[i][keep].cpu(),
-                centers=centers[i][keep].cpu(),
+                boxes=boxes[keep].cpu(),
+                scores=scores[i][idx].cpu(),
+                classes=classes[i][idx].cpu(),
+                features=feats.cpu(),
+                centers=torch.stack([cx[keep], cy[keep]], dim=-1).cpu(),
             )
         )
     return result

@@ -139,7 +139,8 @@ class Detector:
         self.trim_padding = bool(trim_padding)
         requested = backend_name(backend)
         self.backend = resolve_backend(requested, self.device, self.half)
-        self.network = self.model
+        # the heatmap and the body features; decode computes the other heads at the peaks (forward_heatmap)
+        self.network = self.model.forward_heatmap
         if self.backend == "onnxruntime":
             from .model.onnxruntime_network import OnnxRuntimeNetwork
 
@@ -221,9 +222,11 @@ class Detector:
 
     @torch.inference_mode()
     def decode(self, outputs: dict, letterboxes: list) -> list[Detections]:
-        """Stage 3 of ``detect_batch`` (after ``self.network``): peaks -> detections in each image's pixels."""
+        """Stage 3 of ``detect_batch`` (after ``self.network``): peaks -> detections in each image's pixels (the box,
+        offset and SOT heads computed at the peaks from ``outputs["body"]``, or read from dense head maps)."""
         raw = decode_outputs(
-            outputs, self.max_detections, self.score_threshold, down_ratio=self.config.down_ratio, nms_iou=self.nms_iou
+            outputs, self.max_detections, self.score_threshold, down_ratio=self.config.down_ratio, nms_iou=self.nms_iou,
+            heads=self.model,
         )
         results = []
         for det, lb in zip(raw, letterboxes):

@@ -5,6 +5,7 @@ import torch
 
 from sotmot_ros.data.targets import encode_targets
 from sotmot_ros.decode import decode_outputs
+from sotmot_ros.model.heads import head_at, make_head
 from sotmot_ros.preprocess import letterbox, letterbox_params, to_network_input
 
 
@@ -112,3 +113,43 @@ def test_extreme_aspect_ratio_still_letterboxes():
     assert padded.shape == (384, 512, 3)
     np.testing.assert_allclose(lb.to_image(lb.to_network(np.array([[0, 0, 10000, 1]], np.float32))),
                                [[0, 0, 10000, 1]], atol=1e-2)
+
+
+def test_a_head_computed_at_some_cells_equals_its_dense_map_there_border_cells_included():
+    torch.manual_seed(0)
+    head = make_head(16, 5, 8)
+    for m in head.modules():  # trained-like scale (make_head starts near zero)
+        if isinstance(m, torch.nn.Conv2d):
+            m.reset_parameters()
+    body = torch.randn(16, 12, 20)
+    dense = head(body.unsqueeze(0))[0]  # (5, 12, 20)
+    ys = torch.tensor([0, 0, 11, 11, 5, 6, 0])
+    xs = torch.tensor([0, 19, 0, 19, 7, 13, 10])  # the four corners, two inner cells, an edge
+    got = head_at(head, body, ys, xs)
+    assert got.shape == (7, 5)
+    torch.testing.assert_close(got, dense[:, ys, xs].t(), atol=1e-5, rtol=1e-5)
+    assert head_at(head, body, ys[:0], xs[:0]).shape == (0, 5)
+    # channels-last body maps (the detector's layout on the CPU) give the same numbers
+    cl = body.unsqueeze(0).contiguous(memory_format=torch.channels_last)[0]
+    torch.testing.assert_close(head_at(head, cl, ys, xs), got)
+
+
+def test_decoding_from_body_features_and_heads_equals_decoding_the_dense_maps():
+    torch.manual_seed(1)
+    heads = torch.nn.Module()
+    for name, out in (("hm", 1), ("wh", 4), ("reg", 2), ("id", 6)):
+        head = make_head(8, out, 8)
+        for m in head.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                m.reset_parameters()
+        setattr(heads, name, head)
+    body = torch.randn(2, 8, 24, 32)
+    dense = {name: getattr(heads, name)(body) for name in ("hm", "wh", "reg", "id")}
+    for nms in (1.0, 0.5):
+        a = decode_outputs(dense, 50, 0.3, nms_iou=nms)
+        b = decode_outputs({"hm": dense["hm"], "body": body}, 50, 0.3, nms_iou=nms, heads=heads)
+        assert [len(x.boxes) for x in a] == [len(x.boxes) for x in b] and sum(len(x.boxes) for x in a) > 4
+        for x, y in zip(a, b):
+            torch.testing.assert_close(x.boxes, y.boxes, atol=1e-4, rtol=1e-5)
+            torch.testing.assert_close(x.features, y.features, atol=1e-5, rtol=1e-5)
+            assert torch.equal(x.scores, y.scores)

@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from sotmot_ros import detector as detector_module
+from sotmot_ros.decode import decode_outputs
 from sotmot_ros.detector import Detector, resolve_backend
 from sotmot_ros.model import onnxruntime_network
 from sotmot_ros.model.checkpoint import load_model
 from sotmot_ros.model.config import ModelConfig
-from sotmot_ros.model.network import HEAD_NAMES, SOTMOTNet
+from sotmot_ros.model.network import HEATMAP_OUTPUTS, SOTMOTNet
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -30,28 +31,49 @@ def _scene(h=480, w=640, seed=0):
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
 
 
-def test_onnxruntime_network_reproduces_the_torch_head_maps_for_any_batch_and_input_size():
+def test_onnxruntime_network_reproduces_the_torch_heatmap_and_body_maps_for_any_batch_and_input_size():
     model, _ = load_model(None)  # the bundled default model
     w, h = 640, 480
     ort_net = onnxruntime_network.OnnxRuntimeNetwork(model, w, h, threads=2)
     batch = torch.from_numpy(np.stack([_scene(seed=s) for s in (0, 1)]).transpose(0, 3, 1, 2).astype(np.float32) / 255)
     with torch.inference_mode():
-        ref = model.eval()(batch)
+        ref = model.eval().forward_heatmap(batch)
     for n in (1, 2):
         out = ort_net(batch[:n])
-        assert set(out) == set(HEAD_NAMES)
-        for name in HEAD_NAMES:
+        assert set(out) == set(HEATMAP_OUTPUTS)
+        for name in HEATMAP_OUTPUTS:
             assert out[name].shape == ref[name][:n].shape, name
             scale = float(ref[name].abs().max()) + 1e-6
             assert float((out[name] - ref[name][:n]).abs().max()) < 1e-4 * max(scale, 1.0), name
     # one graph for every input size: a trimmed 16:9 input (640x384) gives PyTorch's maps at that size
     trimmed = batch[:, :, :384]
     with torch.inference_mode():
-        ref = model(trimmed)
+        ref = model.forward_heatmap(trimmed)
     out = ort_net(trimmed)
-    for name in HEAD_NAMES:
+    for name in HEATMAP_OUTPUTS:
         assert out[name].shape == ref[name].shape == (2, ref[name].shape[1], 96, 160), name
         assert float((out[name] - ref[name]).abs().max()) < 1e-4 * max(float(ref[name].abs().max()), 1.0), name
+
+
+@pytest.mark.skipif(not VIDEO.is_file(), reason=f"demo video absent ({VIDEO}); run scripts/fetch_demo_video.sh")
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_heads_computed_at_the_peaks_give_the_detections_of_the_dense_head_maps(backend):
+    """The detector runs only the heatmap densely and the box, offset and SOT heads at the peaks: on PETS frames
+    (people at the image border included) it finds what decoding the full head maps finds."""
+    cap = cv2.VideoCapture(str(VIDEO))
+    frames = [cap.read()[1] for _ in range(301)][100::100]  # frames 101, 201, 301 (training range)
+    cap.release()
+    det = Detector.from_checkpoint(None, device="cpu", backend=backend)
+    for image in frames:
+        sparse = det(image)
+        batch, letterboxes = det.prepare([image])
+        with torch.inference_mode():
+            dense = decode_outputs(det.model(batch), det.max_detections, det.score_threshold,
+                                   det.config.down_ratio, det.nms_iou)[0]
+        assert len(sparse) == len(dense.boxes) > 3
+        np.testing.assert_allclose(sparse.boxes, letterboxes[0].to_image(dense.boxes.numpy()), atol=0.01)
+        np.testing.assert_allclose(sparse.scores, dense.scores.numpy(), atol=1e-5)
+        np.testing.assert_allclose(sparse.features, dense.features.numpy(), atol=1e-5)
 
 
 @pytest.mark.skipif(not VIDEO.is_file(), reason=f"demo video absent ({VIDEO}); run scripts/fetch_demo_video.sh")
@@ -94,7 +116,7 @@ def test_a_model_onnx_cannot_take_falls_back_to_torch_under_auto_and_fails_when_
     model = SOTMOTNet(ModelConfig(backbone="efficientnet_lite0", input_width=128, input_height=96), False)
     with caplog.at_level(logging.WARNING, logger=detector_module.__name__):
         det = Detector(model, device="cpu")
-    assert det.backend == "torch" and det.network is det.model
+    assert det.backend == "torch" and det.network == det.model.forward_heatmap
     assert "deformable convolution" in caplog.text and "aten::relu" not in caplog.text  # one readable line
     assert len(det(_scene(96, 128))) >= 0  # it runs
     with pytest.raises(ValueError, match="cannot run this model: deformable") as err:

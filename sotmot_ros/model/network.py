@@ -10,6 +10,7 @@ from .config import ModelConfig
 from .heads import HEATMAP_PRIOR_BIAS, make_head
 
 HEAD_NAMES = ("hm", "wh", "id", "reg")  # FairMOT's order (it fixes the state_dict order)
+HEATMAP_OUTPUTS = ("hm", "body")  # what ``forward_heatmap`` returns
 
 
 class SOTMOTNet(nn.Module):
@@ -34,6 +35,13 @@ class SOTMOTNet(nn.Module):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         feat = self.body(x)
         return {name: getattr(self, name)(feat) for name in HEAD_NAMES}
+
+    def forward_heatmap(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """What the detector runs: the heatmap logits ``hm`` and the stride-4 ``body`` features (B, C, h, w) they
+        come from. The other heads are needed only at the heatmap's peaks, where ``decode_outputs`` computes
+        them from ``body`` (``heads.head_at``) instead of over every cell."""
+        feat = self.body(x)
+        return {"hm": self.hm(feat), "body": feat}
 
 
 def build_model(config: ModelConfig | None = None, pretrained_backbone: bool = False) -> SOTMOTNet:

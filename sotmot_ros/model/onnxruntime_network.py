@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import torch
 
-from .network import HEAD_NAMES, SOTMOTNet
+from .network import HEATMAP_OUTPUTS, SOTMOTNet
 
 INPUT_NAME = "images"
 OPSET = 17
@@ -34,33 +34,34 @@ def onnxruntime_missing() -> str | None:
     return " and ".join(missing) or None
 
 
-class _HeadTuple(torch.nn.Module):
-    """The network with its head maps as a tuple in HEAD_NAMES order (ONNX outputs are positional)."""
+class _HeatmapTuple(torch.nn.Module):
+    """``forward_heatmap`` with its maps as a tuple in HEATMAP_OUTPUTS order (ONNX outputs are positional)."""
 
     def __init__(self, model: SOTMOTNet):
         super().__init__()
         self.model = model
 
     def forward(self, x: torch.Tensor):
-        out = self.model(x)
-        return tuple(out[name] for name in HEAD_NAMES)
+        out = self.model.forward_heatmap(x)
+        return tuple(out[name] for name in HEATMAP_OUTPUTS)
 
 
 def export_onnx(model: SOTMOTNet, width: int, height: int) -> bytes:
-    """The model (float32, on the CPU) as an ONNX graph traced at ``width`` x ``height``; batch, height and
-    width stay free (multiples of 32, as the network needs)."""
+    """The model's ``forward_heatmap`` (float32, on the CPU) as an ONNX graph traced at ``width`` x ``height``;
+    batch, height and width stay free (multiples of 32, as the network needs)."""
     buf = io.BytesIO()
     with warnings.catch_warnings():  # torch >= 2.9 warns that the TorchScript exporter is the legacy one
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            _HeadTuple(model.eval()), torch.zeros(1, 3, height, width), buf, opset_version=OPSET, dynamo=False,
-            input_names=[INPUT_NAME], output_names=list(HEAD_NAMES), dynamic_axes={INPUT_NAME: {0: "batch", 2: "height", 3: "width"}},
+            _HeatmapTuple(model.eval()), torch.zeros(1, 3, height, width), buf, opset_version=OPSET, dynamo=False,
+            input_names=[INPUT_NAME], output_names=list(HEATMAP_OUTPUTS), dynamic_axes={INPUT_NAME: {0: "batch", 2: "height", 3: "width"}},
         )
     return buf.getvalue()
 
 
 class OnnxRuntimeNetwork:
-    """Callable like the network on CPU: a float32 (N, 3, H, W) tensor in, a dict of head maps out."""
+    """Callable like the network's ``forward_heatmap`` on CPU: a float32 (N, 3, H, W) tensor in, ``hm`` and ``body``
+    out (the decoder computes the other heads at the peaks from the PyTorch model's weights, which are the graph's)."""
 
     def __init__(self, model: SOTMOTNet, width: int, height: int, threads: int | None = None):
         missing = onnxruntime_missing()
@@ -80,4 +81,4 @@ class OnnxRuntimeNetwork:
     def __call__(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         x = np.ascontiguousarray(batch.detach().float().cpu().numpy())
         outputs = self.session.run(None, {INPUT_NAME: x})
-        return {name: torch.from_numpy(out) for name, out in zip(HEAD_NAMES, outputs)}
+        return {name: torch.from_numpy(out) for name, out in zip(HEATMAP_OUTPUTS, outputs)}
