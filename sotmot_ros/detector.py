@@ -91,7 +91,7 @@ class Detector:
             exported in memory; the PyTorch model stays in ``self.model`` (its config, its weights).
         trim_padding: run each batch at the smallest input (multiples of 32, at most ``input_size``) that holds
             its frames at their letterbox scale (``preprocess.trimmed_input_size``): a 16:9 camera at 640x480
-            computes 640x384, ~19 % less time, and the people keep their size. Off by default: the bundled
+            computes 640x384, ~12 % less time, and the people keep their size. Off by default: the bundled
             model was trained on letterboxed 4:3 inputs and lost tune-clip accuracy without the grey bands
             (model card, "Trimming the letterbox's padding").
     """

@@ -124,7 +124,7 @@ SPECS: tuple[ParamSpec, ...] = (
               DETECTOR, change=CONFIGURE, low=0, high=4096, extra_constraints="0 or a multiple of 32 >= 32"),
     ParamSpec("trim_padding", False, "Run at the smallest network input (multiples of 32, at most the input "
               "size) that holds the camera's image at its letterbox scale: a 16:9 camera at 640x480 computes "
-              "640x384, ~19 % less time; off by default (the bundled model loses a little accuracy, model card).",
+              "640x384, ~12 % less time; off by default (the bundled model loses a little accuracy, model card).",
               DETECTOR, change=CONFIGURE),
     ParamSpec("score_threshold", 0.1, "Minimum heatmap score of a detection returned by the detector "
               "(keep it <= low_score_threshold so the tracker's second stage sees low-score detections).",
