@@ -59,6 +59,7 @@ def head_sampler(outputs: dict[str, torch.Tensor], heads: nn.Module | None = Non
 
 
 def has_sot_head(outputs: dict[str, torch.Tensor], heads: nn.Module | None = None) -> bool:
+    """Whether SOT features can be decoded: a dense ``id`` map, or body features and an ``id`` head."""
     return "id" in outputs or ("body" in outputs and heads is not None and hasattr(heads, "id"))
 
 
@@ -97,7 +98,7 @@ def decode_outputs(
         boxes = torch.stack([cx - wh[:, 0], cy - wh[:, 1], cx + wh[:, 2], cy + wh[:, 3]], dim=-1) * down_ratio
         keep = torch.arange(len(idx), device=idx.device)
         if nms_iou < 1.0 and len(idx) > 1:
-            keep = batched_nms(boxes, scores[i][idx], classes[i][idx], nms_iou).sort().values
+            keep = batched_nms(boxes, scores[i][idx], classes[i][idx], nms_iou).sort().values  # keep score order
         idx, ys, xs = idx[keep], ys[keep], xs[keep]
         if with_features:
             feats = F.normalize(sample("id", i, ys, xs), dim=-1)
