@@ -119,7 +119,7 @@ def reference_run(cfg, steps_per_epoch):
                     b.copy_(v)
                 specs = shards[r][i * cfg.batch_size : (i + 1) * cfg.batch_size]
                 imgs, t_a, t_b = split_batch(default_collate([trainer.train_set[s] for s in specs]), "cpu")
-                out = model(imgs)
+                out = model(imgs, centres=torch.cat([t_a["ind"], t_b["ind"]]))
                 parts = crit({k: v.float() for k, v in out.items()}, t_a, t_b)
                 parts["loss"].backward()
                 losses.append(float(parts["loss"].detach()))

@@ -135,3 +135,48 @@ def test_uncertainty_weighting_formula():
     assert math.isclose(float(parts["loss"].detach()), float(expect.detach()), rel_tol=1e-5)
     parts["loss"].backward()
     assert crit.s_det.grad is not None and crit.s_sot.grad is not None
+
+
+def test_a_training_step_with_the_heads_at_the_targets_gives_the_dense_maps_losses_and_gradients():
+    """Training computes the box, offset and SOT heads only at the targets' centres (SOTMOTNet.forward(x, centres=)):
+    the same loss terms and the same gradient on every parameter as with the dense head maps."""
+    from sotmot_ros.model.config import ModelConfig
+    from sotmot_ros.model.network import SOTMOTNet
+
+    torch.manual_seed(0)
+    model = SOTMOTNet(ModelConfig(backbone="yolox_nano", input_width=128, input_height=96, sot_dim=16), False)
+    for name in ("hm", "wh", "reg", "id"):  # trained-like head scale (make_head starts near zero)
+        for m in getattr(model, name).modules():
+            if isinstance(m, torch.nn.Conv2d):
+                m.reset_parameters()
+    imgs = torch.rand(4, 3, 96, 128)
+    h, w, k = 24, 32, 5
+
+    def targ(seed):
+        g = torch.Generator().manual_seed(seed)
+        ind = torch.randint(0, h * w, (2, k), generator=g)
+        ind[:, 0] = torch.tensor([0, h * w - 1])  # cells at the map's corners (the heads' zero padding)
+        hm = torch.zeros(2, 1, h, w)
+        hm.view(2, -1).scatter_(1, ind, 1.0)
+        return {"hm": hm, "wh": torch.rand(2, k, 4, generator=g) * 5, "reg": torch.rand(2, k, 2, generator=g),
+                "ind": ind, "mask": torch.tensor([[1.0, 1, 1, 1, 0], [1, 1, 1, 0, 0]]),
+                "ids": torch.tensor([[1, 2, 3, 4, -1], [5, 6, 7, -1, -1]]), "hm_ignore": torch.zeros(2, 1, h, w, dtype=torch.bool)}
+
+    t_a, t_b = targ(1), targ(2)
+    crit = SOTMOTLoss(sot_lambda=0.1)
+    results = []
+    for centres in (None, torch.cat([t_a["ind"], t_b["ind"]])):
+        model.zero_grad()
+        out = model(imgs) if centres is None else model(imgs, centres=centres)
+        if centres is not None:
+            assert out["hm"].shape == (4, 1, h, w) and out["wh"].shape == (4, k, 4) and out["id"].shape == (4, k, 16)
+        parts = crit(out, t_a, t_b)
+        parts["loss"].backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+        results.append(({n: float(v.detach()) for n, v in parts.items()}, grads))
+    (dense, dense_grads), (sparse, sparse_grads) = results
+    for name in ("hm", "wh", "off", "sot", "loss"):
+        assert math.isclose(dense[name], sparse[name], rel_tol=1e-4, abs_tol=1e-6), name
+    assert set(dense_grads) == set(sparse_grads) and len(dense_grads) > 20
+    for n in dense_grads:
+        torch.testing.assert_close(sparse_grads[n], dense_grads[n], rtol=1e-3, atol=1e-6, msg=n)

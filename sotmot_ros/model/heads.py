@@ -57,3 +57,10 @@ def head_at(head: nn.Sequential, body: torch.Tensor, ys: torch.Tensor, xs: torch
     patches = (patches * inside.to(body.dtype)).permute(1, 0, 2, 3).reshape(k, c * 9)  # conv weight order
     hidden = F.relu(F.linear(patches, first.weight.reshape(first.out_channels, -1), first.bias))
     return F.linear(hidden, last.weight.reshape(last.out_channels, -1), last.bias)
+
+
+def head_at_index(head: nn.Sequential, body: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``head_at`` for a batch: body maps (B, C, h, w) and flat cell indices (B, K) -> (B, K, out_channels)."""
+    w = body.shape[3]
+    index = index.long()
+    return torch.stack([head_at(head, body[i], index[i] // w, index[i] % w) for i in range(body.shape[0])])

@@ -39,9 +39,18 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, ignore: torch.Tensor 
     return -(pos_loss.sum() + neg_loss.sum()) / num_pos.clamp(min=1.0)
 
 
+def centre_values(head_out: torch.Tensor, ind: torch.Tensor) -> torch.Tensor:
+    """A head's values at the centre indices ``ind`` (B, K) -> (B, K, C): gathered from its dense map (B, C, h, w),
+    or already computed there (B, K, C) by ``SOTMOTNet.forward(x, centres=ind)``."""
+    if head_out.dim() == 3:
+        return head_out
+    return gather_at(head_out, ind)
+
+
 def reg_l1_loss(maps: torch.Tensor, ind: torch.Tensor, mask: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """L1 between predictions at the centre indices and targets, averaged over valid entries."""
-    pred = gather_at(maps.float(), ind)
+    """L1 between predictions at the centre indices and targets, averaged over valid entries (``maps``: a dense
+    head map or its values at ``ind``, see ``centre_values``)."""
+    pred = centre_values(maps, ind).float()
     m = mask.unsqueeze(-1).expand_as(pred).float()
     return F.l1_loss(pred * m, target * m, reduction="sum") / (m.sum() + 1e-4)
 
@@ -88,8 +97,8 @@ def sot_loss(
     form: str = "mse",
 ) -> torch.Tensor:
     """Symmetric SOT loss of a batch of pairs: fit on A/test on B and fit on B/test on A, averaged."""
-    fa = F.normalize(gather_at(id_a, t_a["ind"]).float(), dim=-1)
-    fb = F.normalize(gather_at(id_b, t_b["ind"]).float(), dim=-1)
+    fa = F.normalize(centre_values(id_a, t_a["ind"]).float(), dim=-1)
+    fb = F.normalize(centre_values(id_b, t_b["ind"]).float(), dim=-1)
     ma, mb = t_a["mask"] > 0, t_b["mask"] > 0
     ab = sot_pair_loss(fa, ma, t_a["ids"], fb, mb, t_b["ids"], lam, form)
     ba = sot_pair_loss(fb, mb, t_b["ids"], fa, ma, t_a["ids"], lam, form)

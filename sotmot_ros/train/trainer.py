@@ -312,7 +312,7 @@ class Trainer:
             norm.eval()
         imgs, t_a, t_b = split_batch(batch, self.device)
         with torch.autocast(self.device.type, enabled=self.use_amp):
-            out = self.net(imgs)
+            out = self.net(imgs, centres=torch.cat([t_a["ind"], t_b["ind"]]))  # box/offset/SOT heads at the targets
         # Losses in float32 outside autocast: the ridge solves must not run in half precision.
         out = {k: v.float() for k, v in out.items()}
         parts = self.criterion(out, t_a, t_b)
@@ -354,7 +354,7 @@ class Trainer:
         for batch in loader:
             imgs, t_a, t_b = split_batch(batch, self.device)
             with torch.autocast(self.device.type, enabled=self.use_amp):
-                out = model(imgs)
+                out = model(imgs, centres=torch.cat([t_a["ind"], t_b["ind"]]))
             parts = self.criterion({k: v.float() for k, v in out.items()}, t_a, t_b)
             bs = imgs.shape[0] // 2
             for k in LOSS_KEYS:
