@@ -2,7 +2,7 @@
 
 A small depthwise network like the yolox_nano body spends much of a PyTorch CPU step in per-op overhead;
 ONNX Runtime fuses the graph (conv + activation, constant folding): the bundled model's detector step at
-640x480 took 56-57 vs 65-68 ms on this project's 2-core machine (``bench/bench_model.py --backend``). The graph is exported in
+640x480 takes 37-39 vs 53-60 ms on this project's 2-core machine (``bench/bench_model.py --backend``, session 22). The graph is exported in
 memory from the loaded model when a Detector is built (~0.5 s), for any batch and input size (the Detector
 can trim the letterbox's padding per camera shape; a graph with free height and width runs as fast as a fixed
 one), so there is no second model file to keep in sync. Needs the optional packages ``onnxruntime`` and ``onnx``
