@@ -11,7 +11,8 @@ OpenMP threads wait for each other at every op, so compare ``--threads 1`` befor
 What it measures:
 
 1. Detector step per frame, split like ``Detector.detect_batch``: pre-processing (letterbox + tensor
-   upload), network forward, decoding (peak extraction + inverse letterbox) and the total, as median and
+   upload), network forward (the body and the heatmap head), decoding (peak extraction, the box, offset and SOT
+   heads computed at the kept peaks, inverse letterbox) and the total, as median and
    p90 over ``--runs`` frames after ``--warmup`` frames. The source is a real 768x576 frame of the demo
    video (``scripts/fetch_demo_video.sh`` -> ``data_cache/vtest.avi``) when it is there, else a random
    768x576 image. Weights are random (untrained) unless ``--checkpoint`` is given: that is fine for the
