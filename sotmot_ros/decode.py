@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import batched_nms
 
-from .model.heads import head_at
+from .model.heads import head_at_index
 
 
 @dataclass
@@ -41,19 +41,19 @@ def gather_at(fmap: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 
 def head_sampler(outputs: dict[str, torch.Tensor], heads: nn.Module | None = None) -> Callable:
-    """How the decoder reads a head at some cells of image ``i``: ``sample(name, i, ys, xs) -> (K, C)`` float.
+    """How the decoder reads a head at some cells of image ``i``: ``sample(name, i, cells) -> (K, C)`` float, ``cells``
+    (K,) flat indices into the stride-4 map (as the losses' ``ind``).
 
     From the head's dense map when ``outputs`` holds one (the network's ``forward``), else computed at those
     cells from ``outputs["body"]`` by the head module of ``heads`` (the network; ``forward_heatmap`` outputs).
     """
 
-    def sample(name: str, i: int, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
+    def sample(name: str, i: int, cells: torch.Tensor) -> torch.Tensor:
         if name in outputs:
-            fmap = outputs[name][i : i + 1].float()
-            return gather_at(fmap, (ys * fmap.shape[3] + xs).unsqueeze(0))[0]
+            return gather_at(outputs[name][i : i + 1].float(), cells.unsqueeze(0))[0]
         if heads is None or "body" not in outputs:
             raise KeyError(f"no {name!r} head map in the outputs and no body features + heads to compute it")
-        return head_at(getattr(heads, name), outputs["body"][i], ys, xs).float()
+        return head_at_index(getattr(heads, name), outputs["body"][i : i + 1], cells.unsqueeze(0))[0].float()
 
     return sample
 
@@ -92,16 +92,16 @@ def decode_outputs(
     result = []
     for i in range(b):
         idx = torch.nonzero(scores[i] >= score_threshold).squeeze(1)
-        ys, xs = pix[i][idx] // w, pix[i][idx] % w
-        reg, wh = sample("reg", i, ys, xs), sample("wh", i, ys, xs)
-        cx, cy = xs.float() + reg[:, 0], ys.float() + reg[:, 1]
+        cells = pix[i][idx]
+        reg, wh = sample("reg", i, cells), sample("wh", i, cells)
+        cx, cy = (cells % w).float() + reg[:, 0], (cells // w).float() + reg[:, 1]
         boxes = torch.stack([cx - wh[:, 0], cy - wh[:, 1], cx + wh[:, 2], cy + wh[:, 3]], dim=-1) * down_ratio
         keep = torch.arange(len(idx), device=idx.device)
         if nms_iou < 1.0 and len(idx) > 1:
             keep = batched_nms(boxes, scores[i][idx], classes[i][idx], nms_iou).sort().values  # keep score order
-        idx, ys, xs = idx[keep], ys[keep], xs[keep]
+        idx, cells = idx[keep], cells[keep]
         if with_features:
-            feats = F.normalize(sample("id", i, ys, xs), dim=-1)
+            feats = F.normalize(sample("id", i, cells), dim=-1)
         else:
             feats = boxes.new_zeros(len(idx), 0)
         result.append(
