@@ -40,20 +40,35 @@ def gather_at(fmap: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return flat.gather(2, index.unsqueeze(1).expand(b, c, index.shape[1])).transpose(1, 2)
 
 
+def centre_boxes(cells: torch.Tensor, width: int, reg: torch.Tensor, wh: torch.Tensor) -> torch.Tensor:
+    """Boxes (K, 4) x1, y1, x2, y2 in grid cells from flat ``cells`` (K,) of a map ``width`` cells wide, sub-cell
+    offsets ``reg`` (K, 2) and ltrb distances ``wh`` (K, 4): CenterNet's box geometry, for the decoder's
+    predictions and for the training targets (``ind``, ``reg``, ``wh``) alike. Leading batch dims are allowed."""
+    cells = cells.long()
+    cx = (cells % width).to(reg.dtype) + reg[..., 0]
+    cy = torch.div(cells, width, rounding_mode="floor").to(reg.dtype) + reg[..., 1]
+    return torch.stack([cx - wh[..., 0], cy - wh[..., 1], cx + wh[..., 2], cy + wh[..., 3]], dim=-1)
+
+
 def head_sampler(outputs: dict[str, torch.Tensor], heads: nn.Module | None = None) -> Callable:
     """How the decoder reads a head at some cells of image ``i``: ``sample(name, i, cells) -> (K, C)`` float, ``cells``
     (K,) flat indices into the stride-4 map (as the losses' ``ind``).
 
     From the head's dense map when ``outputs`` holds one (the network's ``forward``), else computed at those
     cells from ``outputs["body"]`` by the head module of ``heads`` (the network; ``forward_heatmap`` outputs).
+    For ``id``, ``boxes`` (K, 4) in grid cells are passed on to the network's ``sot_at`` (a box-sampling SOT head
+    needs them).
     """
 
-    def sample(name: str, i: int, cells: torch.Tensor) -> torch.Tensor:
+    def sample(name: str, i: int, cells: torch.Tensor, boxes: torch.Tensor | None = None) -> torch.Tensor:
         if name in outputs:
             return gather_at(outputs[name][i : i + 1].float(), cells.unsqueeze(0))[0]
         if heads is None or "body" not in outputs:
             raise KeyError(f"no {name!r} head map in the outputs and no body features + heads to compute it")
-        return head_at_index(getattr(heads, name), outputs["body"][i : i + 1], cells.unsqueeze(0))[0].float()
+        body = outputs["body"][i]
+        if name == "id" and hasattr(heads, "sot_at"):
+            return heads.sot_at(body, cells, None if boxes is None else boxes.to(body.dtype)).float()
+        return head_at_index(getattr(heads, name), body.unsqueeze(0), cells.unsqueeze(0))[0].float()
 
     return sample
 
@@ -94,14 +109,15 @@ def decode_outputs(
         idx = torch.nonzero(scores[i] >= score_threshold).squeeze(1)
         cells = pix[i][idx]
         reg, wh = sample("reg", i, cells), sample("wh", i, cells)
+        grid_boxes = centre_boxes(cells, w, reg, wh)
         cx, cy = (cells % w).float() + reg[:, 0], (cells // w).float() + reg[:, 1]
-        boxes = torch.stack([cx - wh[:, 0], cy - wh[:, 1], cx + wh[:, 2], cy + wh[:, 3]], dim=-1) * down_ratio
+        boxes = grid_boxes * down_ratio
         keep = torch.arange(len(idx), device=idx.device)
         if nms_iou < 1.0 and len(idx) > 1:
             keep = batched_nms(boxes, scores[i][idx], classes[i][idx], nms_iou).sort().values  # keep score order
         idx, cells = idx[keep], cells[keep]
         if with_features:
-            feats = F.normalize(sample("id", i, cells), dim=-1)
+            feats = F.normalize(sample("id", i, cells, grid_boxes[keep]), dim=-1)
         else:
             feats = boxes.new_zeros(len(idx), 0)
         result.append(

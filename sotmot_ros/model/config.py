@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from ..config_utils import from_dict_strict
 
 BACKBONES = ("dla34", "efficientnet_lite0", "yolox_nano")
+SOT_SAMPLINGS = ("centre", "box")
 
 
 @dataclass
@@ -14,7 +15,9 @@ class ModelConfig:
     """Architecture of a SOTMOT network.
 
     ``input_width``/``input_height`` are the letterboxed network input size (multiples of 32);
-    the heads run at stride 4 (``down_ratio``).
+    the heads run at stride 4 (``down_ratio``). ``sot_sampling`` says where the SOT feature is read: ``centre``
+    (the paper: a head's output at the object's centre cell) or ``box`` (``box_sot.BoxSOTHead``: ``sot_grid`` x
+    ``sot_grid`` bilinear samples over the box through an MLP with ``sot_hidden`` units).
     """
 
     backbone: str = "efficientnet_lite0"
@@ -25,11 +28,16 @@ class ModelConfig:
     input_height: int = 608
     down_ratio: int = 4
     class_names: list = field(default_factory=lambda: ["person"])
+    sot_sampling: str = "centre"
+    sot_grid: int = 3
+    sot_hidden: int = 256
 
     def __post_init__(self):
         if self.backbone not in BACKBONES:
             raise ValueError(f"unknown backbone {self.backbone!r}; choose one of {BACKBONES}")
-        for name in ("num_classes", "sot_dim", "head_conv"):
+        if self.sot_sampling not in SOT_SAMPLINGS:
+            raise ValueError(f"unknown sot_sampling {self.sot_sampling!r}; choose one of {SOT_SAMPLINGS}")
+        for name in ("num_classes", "sot_dim", "head_conv", "sot_grid", "sot_hidden"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")

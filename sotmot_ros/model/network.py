@@ -6,8 +6,9 @@ import torch
 from torch import nn
 
 from .backbones import build_body
+from .box_sot import BoxSOTHead
 from .config import ModelConfig
-from .heads import HEATMAP_PRIOR_BIAS, head_at_index, make_head
+from .heads import HEATMAP_PRIOR_BIAS, head_at, head_at_index, make_head
 
 HEAD_NAMES = ("hm", "wh", "id", "reg")  # FairMOT's order (it fixes the state_dict order)
 HEATMAP_OUTPUTS = ("hm", "body")  # what ``forward_heatmap`` returns
@@ -20,6 +21,10 @@ class SOTMOTNet(nn.Module):
     - ``wh``  (B, 4, h, w) distances centre -> left, top, right, bottom, in output-grid cells,
     - ``id``  (B, D, h, w) SOT features (not normalised),
     - ``reg`` (B, 2, h, w) sub-cell offset of the centre (x, y).
+
+    With ``config.sot_sampling == "box"`` the SOT head reads the whole box (``BoxSOTHead``), so it has no dense
+    map: ``forward`` returns the stride-4 ``body`` features instead of ``id``, and the features come from
+    ``sot_at`` once the boxes are known.
     """
 
     def __init__(self, config: ModelConfig, pretrained_backbone: bool = False):
@@ -29,18 +34,52 @@ class SOTMOTNet(nn.Module):
         c = self.body.out_channels
         self.hm = make_head(c, config.num_classes, config.head_conv, HEATMAP_PRIOR_BIAS)
         self.wh = make_head(c, 4, config.head_conv)
-        self.id = make_head(c, config.sot_dim, config.head_conv)
+        if config.sot_sampling == "box":
+            self.id = BoxSOTHead(c, config.sot_dim, config.sot_grid, config.sot_hidden)
+        else:
+            self.id = make_head(c, config.sot_dim, config.head_conv)
         self.reg = make_head(c, 2, config.head_conv)
 
-    def forward(self, x: torch.Tensor, centres: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    @property
+    def samples_boxes(self) -> bool:
+        """Whether the SOT feature needs the object's box (``sot_sampling: box``), not only its centre cell."""
+        return self.config.sot_sampling == "box"
+
+    def forward(self, x: torch.Tensor, centres: torch.Tensor | None = None,
+                boxes: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Every head map; with ``centres`` (B, K) flat cell indices (the training targets'), ``wh``, ``reg`` and
         ``id`` are computed only at those cells, (B, K, C) instead of maps: the losses read them nowhere else, and
-        a training step on a CPU takes ~20 % less time. ``hm`` is always the dense map."""
+        a training step on a CPU takes ~20 % less time. ``hm`` is always the dense map. A box-sampling SOT head
+        also needs the targets' ``boxes`` (B, K, 4), ltrb in grid cells (``decode.centre_boxes``)."""
         feat = self.body(x)
         if centres is None:
-            return {name: getattr(self, name)(feat) for name in HEAD_NAMES}
-        return {name: self.hm(feat) if name == "hm" else head_at_index(getattr(self, name), feat, centres)
-                for name in HEAD_NAMES}
+            out = {name: getattr(self, name)(feat) for name in HEAD_NAMES if name != "id" or not self.samples_boxes}
+            if self.samples_boxes:
+                out["body"] = feat
+            return out
+        out = {name: head_at_index(getattr(self, name), feat, centres) for name in ("wh", "reg")}
+        out["hm"] = self.hm(feat)
+        out["id"] = self.sot_at_index(feat, centres, boxes)
+        return {name: out[name] for name in HEAD_NAMES}
+
+    def sot_at(self, body: torch.Tensor, cells: torch.Tensor, boxes: torch.Tensor | None = None) -> torch.Tensor:
+        """SOT features (not normalised) of K objects of one image: body (C, h, w), their centre ``cells`` (K,)
+        flat indices and, for a box-sampling head, their ``boxes`` (K, 4) ltrb in grid cells -> (K, D)."""
+        if self.samples_boxes:
+            if boxes is None:
+                raise ValueError("this model's SOT head samples the box (sot_sampling: box): pass the boxes")
+            return self.id(body, boxes)
+        w = body.shape[2]
+        cells = cells.long()
+        return head_at(self.id, body, cells // w, cells % w)
+
+    def sot_at_index(self, feat: torch.Tensor, centres: torch.Tensor, boxes: torch.Tensor | None = None) -> torch.Tensor:
+        """``sot_at`` for a batch: (B, C, h, w), centres (B, K), boxes (B, K, 4) or None -> (B, K, D)."""
+        if not self.samples_boxes:
+            return head_at_index(self.id, feat, centres)
+        if boxes is None:
+            raise ValueError("this model's SOT head samples the box (sot_sampling: box): pass the boxes")
+        return torch.stack([self.id(feat[i], boxes[i]) for i in range(feat.shape[0])])
 
     def forward_heatmap(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """What the detector runs: the heatmap logits ``hm`` and the stride-4 ``body`` features (B, C, h, w) they

@@ -36,7 +36,8 @@ from tqdm import tqdm
 from ..data.dataset import PairDataset
 from ..data.mot import MOTSequence
 from ..data.pairs import PairSampler
-from ..model.checkpoint import atomic_save
+from ..decode import centre_boxes
+from ..model.checkpoint import atomic_save, load_state_dict_strict
 from ..model.network import SOTMOTNet
 from . import distributed
 from .config import TrainConfig, resolve_path
@@ -143,6 +144,30 @@ def split_batch(batch: dict, device) -> tuple[torch.Tensor, dict, dict]:
     return imgs, t_a, t_b
 
 
+def at_targets(imgs: torch.Tensor, t_a: dict, t_b: dict, down_ratio: int) -> dict[str, torch.Tensor]:
+    """The network's keyword arguments that compute its box, offset and SOT heads only at the pair's targets:
+    ``centres`` (2B, K) flat cells and ``boxes`` (2B, K, 4) in grid cells (read by a box-sampling SOT head)."""
+    width = imgs.shape[3] // down_ratio
+    ind = torch.cat([t_a["ind"], t_b["ind"]])
+    boxes = centre_boxes(ind, width, torch.cat([t_a["reg"], t_b["reg"]]), torch.cat([t_a["wh"], t_b["wh"]]))
+    return {"centres": ind, "boxes": boxes}
+
+
+def load_init_weights(model: SOTMOTNet, init: SOTMOTNet, source: str) -> list[str]:
+    """``init_model``'s weights, strictly, into ``model``. A file whose SOT head reads features differently
+    (``sot_sampling``: centre vs box) gives everything else and the SOT head starts fresh; returns the names of
+    the parameters that started fresh."""
+    state = init.state_dict()
+    fresh = []
+    if init.config.sot_sampling != model.config.sot_sampling:
+        own = model.state_dict()
+        fresh = [k for k in own if k.startswith("id.")]
+        state = {k: v for k, v in state.items() if not k.startswith("id.")}
+        state.update({k: own[k] for k in fresh})
+    load_state_dict_strict(model, state, source)
+    return fresh
+
+
 class Trainer:
     """One training run. ``train()`` runs until ``epochs`` or the time budget, saving every epoch."""
 
@@ -199,7 +224,9 @@ class Trainer:
             from ..model.checkpoint import load_model
 
             init, _ = load_model(resolve_path(cfg.init_model), "cpu")
-            self.model.load_state_dict(init.state_dict())
+            if load_init_weights(self.model, init, cfg.init_model):
+                distributed.log(self.dist, f"init_model: the SOT head starts fresh ({init.config.sot_sampling} "
+                                f"sampling in {cfg.init_model}, {cfg.sot_sampling} in this run)")
         freeze_parameters(self.model, cfg.freeze)
         # a frozen batch norm keeps its running statistics too (eval mode while the rest trains)
         self.frozen_norms = [
@@ -312,7 +339,7 @@ class Trainer:
             norm.eval()
         imgs, t_a, t_b = split_batch(batch, self.device)
         with torch.autocast(self.device.type, enabled=self.use_amp):
-            out = self.net(imgs, centres=torch.cat([t_a["ind"], t_b["ind"]]))  # box/offset/SOT heads at the targets
+            out = self.net(imgs, **at_targets(imgs, t_a, t_b, self.cfg.down_ratio))  # box/offset/SOT heads at the targets
         # Losses in float32 outside autocast: the ridge solves must not run in half precision.
         out = {k: v.float() for k, v in out.items()}
         parts = self.criterion(out, t_a, t_b)
@@ -354,7 +381,7 @@ class Trainer:
         for batch in loader:
             imgs, t_a, t_b = split_batch(batch, self.device)
             with torch.autocast(self.device.type, enabled=self.use_amp):
-                out = model(imgs, centres=torch.cat([t_a["ind"], t_b["ind"]]))
+                out = model(imgs, **at_targets(imgs, t_a, t_b, self.cfg.down_ratio))
             parts = self.criterion({k: v.float() for k, v in out.items()}, t_a, t_b)
             bs = imgs.shape[0] // 2
             for k in LOSS_KEYS:
