@@ -181,7 +181,7 @@ class Detector:
 
     @property
     def feature_dim(self) -> int:
-        return self.config.sot_dim
+        return self.config.feature_dim
 
     def __call__(self, image_bgr: np.ndarray) -> Detections:
         return self.detect_batch([image_bgr])[0]

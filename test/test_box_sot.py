@@ -135,3 +135,35 @@ def test_the_onnxruntime_engine_gives_a_box_model_the_same_features():
     assert len(ref.boxes) == len(got.boxes) > 5
     torch.testing.assert_close(got.boxes, ref.boxes, atol=1e-3, rtol=0)
     torch.testing.assert_close(got.features, ref.features, atol=1e-4, rtol=0)
+
+
+def test_both_features_side_by_side_and_a_run_takes_each_head_from_a_file_that_has_its_kind():
+    """``sot_sampling: both``: the centre head's feature and the box head's, each unit length, side by side; a run
+    started from a centre file keeps its centre head and a box file's head becomes the box half."""
+    torch.manual_seed(3)
+    base = dict(backbone="yolox_nano", head_conv=16, sot_dim=16, input_width=256, input_height=192)
+    centre, box = SOTMOTNet(ModelConfig(**base)), SOTMOTNet(ModelConfig(**base, sot_sampling="box"))
+    both = SOTMOTNet(ModelConfig(**base, sot_sampling="both"))
+    assert both.config.feature_dim == 32 and centre.config.feature_dim == 16
+    fresh = load_init_weights(both, centre, "centre.pt")
+    assert fresh and all(k.startswith("id_box.") for k in fresh)
+    assert all(torch.equal(both.state_dict()[k], v) for k, v in centre.state_dict().items())
+    assert load_init_weights(both, box, "box.pt") == [k for k in both.state_dict() if k.startswith("id.")]
+    assert all(torch.equal(both.state_dict()["id_box." + k[3:]], v) for k, v in box.state_dict().items()
+               if k.startswith("id."))
+    load_init_weights(both, centre, "centre.pt")  # centre head back from the centre file, box half stays
+    for name in ("hm", "wh"):
+        for m in getattr(both, name).modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.normal_(m.weight, std=0.3)
+    centre.load_state_dict({k: v for k, v in both.state_dict().items() if not k.startswith("id_box.")})
+    x = torch.rand(1, 3, 192, 256)
+    with torch.inference_mode():
+        out = both.eval().forward_heatmap(x)
+        det = decode_outputs(out, 20, 0.0, heads=both)[0]
+        alone = decode_outputs(centre.eval().forward_heatmap(x), 20, 0.0, heads=centre)[0]
+        want_box = torch.nn.functional.normalize(box.eval().id(out["body"][0], det.boxes / 4), dim=-1)
+    assert det.features.shape == (len(det.boxes), 32) and len(det.boxes) > 5
+    torch.testing.assert_close(det.boxes, alone.boxes)
+    torch.testing.assert_close(det.features[:, :16] * 2 ** 0.5, alone.features, atol=1e-5, rtol=0)
+    torch.testing.assert_close(det.features[:, 16:] * 2 ** 0.5, want_box, atol=1e-5, rtol=0)

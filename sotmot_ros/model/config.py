@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from ..config_utils import from_dict_strict
 
 BACKBONES = ("dla34", "efficientnet_lite0", "yolox_nano")
-SOT_SAMPLINGS = ("centre", "box")
+SOT_SAMPLINGS = ("centre", "box", "both")
 
 
 @dataclass
@@ -17,7 +17,8 @@ class ModelConfig:
     ``input_width``/``input_height`` are the letterboxed network input size (multiples of 32);
     the heads run at stride 4 (``down_ratio``). ``sot_sampling`` says where the SOT feature is read: ``centre``
     (the paper: a head's output at the object's centre cell) or ``box`` (``box_sot.BoxSOTHead``: ``sot_grid`` x
-    ``sot_grid`` bilinear samples over the box through an MLP with ``sot_hidden`` units).
+    ``sot_grid`` bilinear samples over the box through an MLP with ``sot_hidden`` units) or ``both`` (the two
+    features, each unit length, side by side: ``feature_dim`` = 2 x ``sot_dim``).
     """
 
     backbone: str = "efficientnet_lite0"
@@ -55,6 +56,11 @@ class ModelConfig:
                 raise ValueError(
                     f"class_names has {len(self.class_names)} entries but num_classes={self.num_classes}"
                 )
+
+    @property
+    def feature_dim(self) -> int:
+        """Length of the SOT feature the detector hands the tracker."""
+        return self.sot_dim * (2 if self.sot_sampling == "both" else 1)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .backbones import build_body
@@ -22,9 +23,10 @@ class SOTMOTNet(nn.Module):
     - ``id``  (B, D, h, w) SOT features (not normalised),
     - ``reg`` (B, 2, h, w) sub-cell offset of the centre (x, y).
 
-    With ``config.sot_sampling == "box"`` the SOT head reads the whole box (``BoxSOTHead``), so it has no dense
-    map: ``forward`` returns the stride-4 ``body`` features instead of ``id``, and the features come from
-    ``sot_at`` once the boxes are known.
+    With ``config.sot_sampling == "box"`` the SOT head ``id`` reads the whole box (``BoxSOTHead``), so it has no
+    dense map: ``forward`` returns the stride-4 ``body`` features instead of ``id``, and the features come from
+    ``sot_at`` once the boxes are known. ``both`` has the centre head ``id`` and a box head ``id_box``; its feature
+    is the two, each unit length, side by side.
     """
 
     def __init__(self, config: ModelConfig, pretrained_backbone: bool = False):
@@ -39,11 +41,18 @@ class SOTMOTNet(nn.Module):
         else:
             self.id = make_head(c, config.sot_dim, config.head_conv)
         self.reg = make_head(c, 2, config.head_conv)
+        if config.sot_sampling == "both":
+            self.id_box = BoxSOTHead(c, config.sot_dim, config.sot_grid, config.sot_hidden)
 
     @property
     def samples_boxes(self) -> bool:
-        """Whether the SOT feature needs the object's box (``sot_sampling: box``), not only its centre cell."""
-        return self.config.sot_sampling == "box"
+        """Whether the SOT feature needs the object's box (``sot_sampling: box`` or ``both``), not only its centre."""
+        return self.config.sot_sampling != "centre"
+
+    def sot_heads(self) -> dict[str, str]:
+        """The SOT heads by kind (``centre`` / ``box``) -> their parameter-name prefix."""
+        return {"centre": "id.", "box": "id_box."} if self.config.sot_sampling == "both" else {
+            self.config.sot_sampling: "id."}
 
     def forward(self, x: torch.Tensor, centres: torch.Tensor | None = None,
                 boxes: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -65,21 +74,26 @@ class SOTMOTNet(nn.Module):
     def sot_at(self, body: torch.Tensor, cells: torch.Tensor, boxes: torch.Tensor | None = None) -> torch.Tensor:
         """SOT features (not normalised) of K objects of one image: body (C, h, w), their centre ``cells`` (K,)
         flat indices and, for a box-sampling head, their ``boxes`` (K, 4) ltrb in grid cells -> (K, D)."""
-        if self.samples_boxes:
-            if boxes is None:
-                raise ValueError("this model's SOT head samples the box (sot_sampling: box): pass the boxes")
+        if self.samples_boxes and boxes is None:
+            raise ValueError(f"this model's SOT feature samples the box (sot_sampling: {self.config.sot_sampling}): "
+                             "pass the boxes")
+        if self.config.sot_sampling == "box":
             return self.id(body, boxes)
         w = body.shape[2]
         cells = cells.long()
-        return head_at(self.id, body, cells // w, cells % w)
+        centre = head_at(self.id, body, cells // w, cells % w)
+        if self.config.sot_sampling == "centre":
+            return centre
+        return torch.cat([F.normalize(centre, dim=-1), F.normalize(self.id_box(body, boxes), dim=-1)], dim=-1)
 
     def sot_at_index(self, feat: torch.Tensor, centres: torch.Tensor, boxes: torch.Tensor | None = None) -> torch.Tensor:
         """``sot_at`` for a batch: (B, C, h, w), centres (B, K), boxes (B, K, 4) or None -> (B, K, D)."""
         if not self.samples_boxes:
             return head_at_index(self.id, feat, centres)
         if boxes is None:
-            raise ValueError("this model's SOT head samples the box (sot_sampling: box): pass the boxes")
-        return torch.stack([self.id(feat[i], boxes[i]) for i in range(feat.shape[0])])
+            raise ValueError(f"this model's SOT feature samples the box (sot_sampling: {self.config.sot_sampling}): "
+                             "pass the boxes")
+        return torch.stack([self.sot_at(feat[i], centres[i], boxes[i]) for i in range(feat.shape[0])])
 
     def forward_heatmap(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """What the detector runs: the heatmap logits ``hm`` and the stride-4 ``body`` features (B, C, h, w) they

@@ -154,16 +154,21 @@ def at_targets(imgs: torch.Tensor, t_a: dict, t_b: dict, down_ratio: int) -> dic
 
 
 def load_init_weights(model: SOTMOTNet, init: SOTMOTNet, source: str) -> list[str]:
-    """``init_model``'s weights, strictly, into ``model``. A file whose SOT head reads features differently
-    (``sot_sampling``: centre vs box) gives everything else and the SOT head starts fresh; returns the names of
-    the parameters that started fresh."""
-    state = init.state_dict()
+    """``init_model``'s weights, strictly, into ``model``. The SOT heads go by kind (``SOTMOTNet.sot_heads``): a
+    head of a kind the file has is loaded from it, a head of a kind it lacks (``sot_sampling`` centre vs box vs
+    both) starts fresh; returns the names of the parameters that started fresh."""
+    own, theirs = model.state_dict(), init.state_dict()
+    own_heads, their_heads = model.sot_heads(), init.sot_heads()
+    state = {k: v for k, v in theirs.items() if not any(k.startswith(p) for p in their_heads.values())}
     fresh = []
-    if init.config.sot_sampling != model.config.sot_sampling:
-        own = model.state_dict()
-        fresh = [k for k in own if k.startswith("id.")]
-        state = {k: v for k, v in state.items() if not k.startswith("id.")}
-        state.update({k: own[k] for k in fresh})
+    for kind, prefix in own_heads.items():
+        keys = [k for k in own if k.startswith(prefix)]
+        if kind in their_heads:
+            state.update({k: theirs[their_heads[kind] + k[len(prefix):]] for k in keys
+                          if their_heads[kind] + k[len(prefix):] in theirs})
+        else:
+            fresh += keys
+            state.update({k: own[k] for k in keys})
     load_state_dict_strict(model, state, source)
     return fresh
 
