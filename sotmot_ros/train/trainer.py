@@ -229,9 +229,11 @@ class Trainer:
             from ..model.checkpoint import load_model
 
             init, _ = load_model(resolve_path(cfg.init_model), "cpu")
-            if load_init_weights(self.model, init, cfg.init_model):
-                distributed.log(self.dist, f"init_model: the SOT head starts fresh ({init.config.sot_sampling} "
-                                f"sampling in {cfg.init_model}, {cfg.sot_sampling} in this run)")
+            fresh = load_init_weights(self.model, init, cfg.init_model)
+            if fresh:
+                heads = sorted({k.split(".")[0] for k in fresh})
+                distributed.log(self.dist, f"init_model: SOT head {', '.join(heads)} starts fresh ({init.config.sot_sampling}"
+                                f" sampling in {cfg.init_model}, {cfg.sot_sampling} in this run)")
         freeze_parameters(self.model, cfg.freeze)
         # a frozen batch norm keeps its running statistics too (eval mode while the rest trains)
         self.frozen_norms = [
