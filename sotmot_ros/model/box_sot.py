@@ -42,9 +42,10 @@ class BoxSOTHead(nn.Module):
     def samples(self, body: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
         """The MLP's input: (K, C * grid * grid), channel-major (all points of channel 0 first)."""
         c, h, w = body.shape
-        pts = self.sample_points(boxes.to(body.dtype))
-        scale = torch.tensor([2.0 / w, 2.0 / h], device=body.device, dtype=body.dtype)
-        grid = (pts * scale - 1.0).unsqueeze(0)  # (1, K, g*g, 2), align_corners=False: -1 is the left edge of cell 0
+        pts = self.sample_points(boxes.float())  # float32 coordinates, also for a half-precision body
+        scale = torch.tensor([2.0 / w, 2.0 / h], device=body.device)
+        # (1, K, g*g, 2), align_corners=False: -1 is the left edge of cell 0
+        grid = (pts * scale - 1.0).to(body.dtype).unsqueeze(0)
         s = F.grid_sample(body.unsqueeze(0), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
         return s[0].permute(1, 0, 2).reshape(len(boxes), -1)  # (C, K, g*g) -> (K, C * g*g)
 
