@@ -143,7 +143,8 @@ class DetectionCache:
 
 def apply_nms(cache: DetectionCache, iou: float) -> DetectionCache:
     """The cache after per-frame, per-class box NMS at ``iou`` (1.0: unchanged), as ``Detector(nms_iou=iou)``
-    would have decoded it (IoU is scale-invariant, so NMS in image pixels equals NMS at the network input)."""
+    would have decoded it: the detector compares the boxes clipped to the image (``Letterbox.window``), as these
+    cached image boxes are, and IoU is scale-invariant (``test_box_nms_at_the_image_edge_is_what_the_bench_measures``)."""
     if iou >= 1.0:
         return cache
     from sotmot_ros.boxes import nms

@@ -50,6 +50,14 @@ def centre_boxes(cells: torch.Tensor, width: int, reg: torch.Tensor, wh: torch.T
     return torch.stack([cx - wh[..., 0], cy - wh[..., 1], cx + wh[..., 2], cy + wh[..., 3]], dim=-1)
 
 
+def clip_boxes(boxes: torch.Tensor, window: tuple[float, float, float, float]) -> torch.Tensor:
+    """(K, 4) x1, y1, x2, y2 boxes clipped to ``window`` (x1, y1, x2, y2)."""
+    x1, y1, x2, y2 = (float(v) for v in window)
+    lo = boxes.new_tensor([x1, y1, x1, y1])
+    hi = boxes.new_tensor([x2, y2, x2, y2])
+    return torch.maximum(torch.minimum(boxes, hi), lo)
+
+
 def head_sampler(outputs: dict[str, torch.Tensor], heads: nn.Module | None = None) -> Callable:
     """How the decoder reads a head at some cells of image ``i``: ``sample(name, i, cells) -> (K, C)`` float, ``cells``
     (K,) flat indices into the stride-4 map (as the losses' ``ind``).
@@ -85,6 +93,7 @@ def decode_outputs(
     down_ratio: int = 4,
     nms_iou: float = 1.0,
     heads: nn.Module | None = None,
+    windows: list[tuple[float, float, float, float]] | None = None,
 ) -> list[RawDetections]:
     """Decode a batch of network outputs into per-image detections above ``score_threshold``.
 
@@ -92,7 +101,9 @@ def decode_outputs(
     three separate maxima on its heatmap; ``nms_iou`` < 1 removes, per image and class, the boxes that
     overlap a better-scoring box by more than that IoU (1.0 = no box NMS, CenterNet's behaviour).
     ``outputs`` holds the dense head maps, or ``hm`` + ``body`` with the network as ``heads``: then the box,
-    offset and SOT heads are computed only where a detection is kept (``head_sampler``).
+    offset and SOT heads are computed only where a detection is kept (``head_sampler``). ``windows`` (per image,
+    ``Letterbox.window``): box NMS compares the boxes' parts inside the image, the boxes a user gets (two large
+    boxes that differ only beyond the image edge are one box there); the returned boxes are not clipped.
     """
     hm_logits = outputs["hm"]
     b, c, h, w = hm_logits.shape
@@ -114,7 +125,8 @@ def decode_outputs(
         boxes = grid_boxes * down_ratio
         keep = torch.arange(len(idx), device=idx.device)
         if nms_iou < 1.0 and len(idx) > 1:
-            keep = batched_nms(boxes, scores[i][idx], classes[i][idx], nms_iou).sort().values  # keep score order
+            seen = boxes if windows is None else clip_boxes(boxes, windows[i])
+            keep = batched_nms(seen, scores[i][idx], classes[i][idx], nms_iou).sort().values  # keep score order
         idx, cells = idx[keep], cells[keep]
         if with_features:
             feats = F.normalize(sample("id", i, cells, grid_boxes[keep]), dim=-1)

@@ -226,7 +226,7 @@ class Detector:
         offset and SOT heads computed at the peaks from ``outputs["body"]``, or read from dense head maps)."""
         raw = decode_outputs(
             outputs, self.max_detections, self.score_threshold, down_ratio=self.config.down_ratio, nms_iou=self.nms_iou,
-            heads=self.model,
+            heads=self.model, windows=[lb.window for lb in letterboxes],
         )
         results = []
         for det, lb in zip(raw, letterboxes):

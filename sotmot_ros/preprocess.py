@@ -34,6 +34,12 @@ class Letterbox:
     src_width: int
     src_height: int
 
+    @property
+    def window(self) -> tuple[float, float, float, float]:
+        """Where the image lies in the network input (x1, y1, x2, y2 in network-input pixels): the decoder's box
+        NMS compares boxes clipped to it, as the image-pixel boxes it returns are clipped to the image."""
+        return (self.pad_x, self.pad_y, self.pad_x + self.src_width * self.scale, self.pad_y + self.src_height * self.scale)
+
     def to_image(self, boxes: np.ndarray) -> np.ndarray:
         """Boxes (N, 4) in network-input pixels -> original-image pixels, clipped to the image."""
         out = np.asarray(boxes, dtype=np.float32).copy()

@@ -153,3 +153,25 @@ def test_decoding_from_body_features_and_heads_equals_decoding_the_dense_maps():
             torch.testing.assert_close(x.boxes, y.boxes, atol=1e-4, rtol=1e-5)
             torch.testing.assert_close(x.features, y.features, atol=1e-5, rtol=1e-5)
             assert torch.equal(x.scores, y.scores)
+
+
+def test_box_nms_compares_the_parts_of_the_boxes_inside_the_image():
+    """Two boxes of one person that differ only beyond the image edge are one box where the user sees them (the
+    detector returns boxes clipped to the image): with the image's window the weaker goes; the bench's NMS on
+    clipped image boxes (``cache_detections.apply_nms``) then equals the detector's."""
+    h = w = 32
+    logits = torch.full((1, 1, h, w), -10.0)
+    logits[0, 0, 4, 10], logits[0, 0, 6, 10] = 3.0, 2.0
+    wh = torch.zeros(1, 4, h, w)
+    wh[0, :, 4, 10] = torch.tensor([3.0, 14.0, 3.0, 10.0])  # cells x 7-13, y -10-14: reaches past the top edge
+    wh[0, :, 6, 10] = torch.tensor([3.0, 6.0, 3.0, 8.0])  # cells x 7-13, y 0-14: the same box inside the image
+    out = {"hm": logits, "wh": wh, "reg": torch.zeros(1, 2, h, w), "id": torch.randn(1, 8, h, w)}
+    both = decode_outputs(out, 10, 0.1, nms_iou=0.8)[0]
+    assert len(both.boxes) == 2  # unclipped IoU 0.58: both survive
+    window = (0.0, 0.0, w * 4.0, h * 4.0)
+    one = decode_outputs(out, 10, 0.1, nms_iou=0.8, windows=[window])[0]
+    assert len(one.boxes) == 1 and float(one.scores[0]) == float(both.scores[0])
+    torch.testing.assert_close(one.boxes[0], torch.tensor([28.0, -40.0, 52.0, 56.0]))  # returned unclipped
+    # a window that leaves both boxes whole changes nothing
+    wide = decode_outputs(out, 10, 0.1, nms_iou=0.8, windows=[(0.0, -64.0, 128.0, 128.0)])[0]
+    assert len(wide.boxes) == 2

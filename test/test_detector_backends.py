@@ -156,3 +156,27 @@ def test_trimming_the_padding_finds_the_same_people_on_a_wide_camera(backend):
     from sotmot_ros.evaluation import iou_matrix
 
     assert (iou_matrix(b_boxes, a_boxes).max(axis=1) >= 0.8).mean() >= 0.9
+
+
+BEDROOM = Path(__file__).resolve().parents[2] / "shared" / "data" / "footage" / "sam2" / "bedroom.mp4"
+
+
+@pytest.mark.skipif(not BEDROOM.is_file(), reason=f"tune clip absent ({BEDROOM}): ../shared not present")
+def test_box_nms_at_the_image_edge_is_what_the_bench_measures():
+    """The bench caches raw peaks and suppresses them afterwards on the image boxes (clipped to the image); the
+    detector must keep the same boxes, also where a large person's boxes reach past the image edge (the bedroom
+    tune clip, frames 128-129: the detector once kept a box there that the bench suppressed)."""
+    from sotmot_ros.boxes import nms
+
+    det = Detector.from_checkpoint(None, device="cpu")
+    raw = Detector.from_checkpoint(None, device="cpu", nms_iou=1.0, score_threshold=det.score_threshold)
+    assert det.nms_iou < 1.0
+    cap = cv2.VideoCapture(str(BEDROOM))
+    frames = [cap.read()[1] for _ in range(129)][127:]
+    cap.release()
+    for image in frames:
+        got, peaks = det(image), raw(image)
+        keep = np.sort(nms(peaks.boxes, peaks.scores, det.nms_iou, classes=peaks.classes))
+        assert len(got) == len(keep) > 1
+        np.testing.assert_allclose(got.boxes, peaks.boxes[keep], atol=1e-3)
+        np.testing.assert_allclose(got.features, peaks.features[keep], atol=1e-6)
