@@ -40,14 +40,25 @@ def gather_at(fmap: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return flat.gather(2, index.unsqueeze(1).expand(b, c, index.shape[1])).transpose(1, 2)
 
 
-def centre_boxes(cells: torch.Tensor, width: int, reg: torch.Tensor, wh: torch.Tensor) -> torch.Tensor:
-    """Boxes (K, 4) x1, y1, x2, y2 in grid cells from flat ``cells`` (K,) of a map ``width`` cells wide, sub-cell
-    offsets ``reg`` (K, 2) and ltrb distances ``wh`` (K, 4): CenterNet's box geometry, for the decoder's
-    predictions and for the training targets (``ind``, ``reg``, ``wh``) alike. Leading batch dims are allowed."""
+def centre_points(cells: torch.Tensor, width: int, reg: torch.Tensor) -> torch.Tensor:
+    """Object centres (K, 2) x, y in grid cells: flat ``cells`` (K,) of a map ``width`` cells wide plus their
+    sub-cell offsets ``reg`` (K, 2). Leading batch dims are allowed."""
     cells = cells.long()
-    cx = (cells % width).to(reg.dtype) + reg[..., 0]
-    cy = torch.div(cells, width, rounding_mode="floor").to(reg.dtype) + reg[..., 1]
-    return torch.stack([cx - wh[..., 0], cy - wh[..., 1], cx + wh[..., 2], cy + wh[..., 3]], dim=-1)
+    col = (cells % width).to(reg.dtype)
+    row = torch.div(cells, width, rounding_mode="floor").to(reg.dtype)
+    return torch.stack([col, row], dim=-1) + reg
+
+
+def boxes_around(centres: torch.Tensor, wh: torch.Tensor) -> torch.Tensor:
+    """Boxes (K, 4) x1, y1, x2, y2 from centres (K, 2) and ltrb distances ``wh`` (K, 4)."""
+    return torch.cat([centres - wh[..., :2], centres + wh[..., 2:]], dim=-1)
+
+
+def centre_boxes(cells: torch.Tensor, width: int, reg: torch.Tensor, wh: torch.Tensor) -> torch.Tensor:
+    """Boxes (K, 4) x1, y1, x2, y2 in grid cells from flat ``cells``, offsets ``reg`` and ltrb distances ``wh``:
+    CenterNet's box geometry, for the decoder's predictions and for the training targets (``ind``, ``reg``,
+    ``wh``) alike. Leading batch dims are allowed."""
+    return boxes_around(centre_points(cells, width, reg), wh)
 
 
 def clip_boxes(boxes: torch.Tensor, window: tuple[float, float, float, float]) -> torch.Tensor:
@@ -75,7 +86,7 @@ def head_sampler(outputs: dict[str, torch.Tensor], heads: nn.Module | None = Non
             raise KeyError(f"no {name!r} head map in the outputs and no body features + heads to compute it")
         body = outputs["body"][i]
         if name == "id" and hasattr(heads, "sot_at"):
-            return heads.sot_at(body, cells, None if boxes is None else boxes.to(body.dtype)).float()
+            return heads.sot_at(body, cells, boxes).float()
         return head_at_index(getattr(heads, name), body.unsqueeze(0), cells.unsqueeze(0))[0].float()
 
     return sample
@@ -119,9 +130,8 @@ def decode_outputs(
     for i in range(b):
         idx = torch.nonzero(scores[i] >= score_threshold).squeeze(1)
         cells = pix[i][idx]
-        reg, wh = sample("reg", i, cells), sample("wh", i, cells)
-        grid_boxes = centre_boxes(cells, w, reg, wh)
-        cx, cy = (cells % w).float() + reg[:, 0], (cells // w).float() + reg[:, 1]
+        centres = centre_points(cells, w, sample("reg", i, cells))
+        grid_boxes = boxes_around(centres, sample("wh", i, cells))
         boxes = grid_boxes * down_ratio
         keep = torch.arange(len(idx), device=idx.device)
         if nms_iou < 1.0 and len(idx) > 1:
@@ -138,7 +148,7 @@ def decode_outputs(
                 scores=scores[i][idx].cpu(),
                 classes=classes[i][idx].cpu(),
                 features=feats.cpu(),
-                centers=torch.stack([cx[keep], cy[keep]], dim=-1).cpu(),
+                centers=centres[keep].cpu(),
             )
         )
     return result

@@ -90,10 +90,8 @@ class SOTMOTNet(nn.Module):
         """``sot_at`` for a batch: (B, C, h, w), centres (B, K), boxes (B, K, 4) or None -> (B, K, D)."""
         if not self.samples_boxes:
             return head_at_index(self.id, feat, centres)
-        if boxes is None:
-            raise ValueError(f"this model's SOT feature samples the box (sot_sampling: {self.config.sot_sampling}): "
-                             "pass the boxes")
-        return torch.stack([self.sot_at(feat[i], centres[i], boxes[i]) for i in range(feat.shape[0])])
+        return torch.stack([self.sot_at(feat[i], centres[i], None if boxes is None else boxes[i])
+                            for i in range(feat.shape[0])])
 
     def forward_heatmap(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """What the detector runs: the heatmap logits ``hm`` and the stride-4 ``body`` features (B, C, h, w) they
