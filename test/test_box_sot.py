@@ -41,16 +41,20 @@ def test_the_head_reads_the_body_at_a_lattice_spread_over_the_box():
     assert head(body, boxes[:0]).shape == (0, 8)
 
 
-def _box_model(seed=0):
-    torch.manual_seed(seed)
-    cfg = ModelConfig(backbone="yolox_nano", head_conv=16, sot_dim=16, input_width=256, input_height=192,
-                      sot_sampling="box")
-    model = SOTMOTNet(cfg).eval()
-    for name in ("hm", "wh"):  # away from the near-zero init, so peaks and boxes differ
+def _spread_heads(model):
+    """Heatmap and box heads away from their near-zero init, so peaks and boxes differ."""
+    for name in ("hm", "wh"):
         for m in getattr(model, name).modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.normal_(m.weight, std=0.3)
     return model
+
+
+def _box_model(seed=0):
+    torch.manual_seed(seed)
+    cfg = ModelConfig(backbone="yolox_nano", head_conv=16, sot_dim=16, input_width=256, input_height=192,
+                      sot_sampling="box")
+    return _spread_heads(SOTMOTNet(cfg).eval())
 
 
 def test_the_decoder_gives_the_head_each_kept_detections_own_box():
@@ -152,10 +156,7 @@ def test_both_features_side_by_side_and_a_run_takes_each_head_from_a_file_that_h
     assert all(torch.equal(both.state_dict()["id_box." + k[3:]], v) for k, v in box.state_dict().items()
                if k.startswith("id."))
     load_init_weights(both, centre, "centre.pt")  # centre head back from the centre file, box half stays
-    for name in ("hm", "wh"):
-        for m in getattr(both, name).modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.normal_(m.weight, std=0.3)
+    _spread_heads(both)
     centre.load_state_dict({k: v for k, v in both.state_dict().items() if not k.startswith("id_box.")})
     x = torch.rand(1, 3, 192, 256)
     with torch.inference_mode():
