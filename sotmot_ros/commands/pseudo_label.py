@@ -5,6 +5,8 @@ fuses their boxes, links them into tracklets and writes, per source, ``DIR/NAME/
 flag 1 = target with identity, flag 0 = ignore region), ``fused.txt``, ``seqinfo.ini`` and ``report.json``,
 then prints the quality report. ``--gt`` scores the labels against real annotations where they exist.
 ``--relabel`` re-derives the labels from an earlier run's ``fused.txt`` with other thresholds (no teachers).
+``--corrections FILE`` applies hand corrections (merged or split identities, deleted or added boxes;
+``sotmot_ros/pseudo/corrections.py``) after linking, every time the labels are made.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ def register(subparsers) -> None:
     p.add_argument("--last", type=int, default=None, help="last frame (inclusive); frames after it are never decoded")
     p.add_argument("--gt", action="append", default=None, help="ground truth per source, to score the labels")
     p.add_argument("--gt-format", choices=["mot15", "mot17"], default="mot15")
+    p.add_argument("--corrections", action="append", default=None,
+                   help="hand corrections (YAML: merge / split / delete / boxes) per source, applied after linking; "
+                   "`sotmot review-labels` shows where the identities may need them")
     p.add_argument("--relabel", action="store_true", help="reuse DIR/NAME/fused.txt instead of running teachers")
     p.add_argument("--threads", type=int, default=0, help="onnxruntime threads per teacher (0 = default)")
     p.add_argument("--no-progress", action="store_true")
@@ -77,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..data.mot import read_mot_file, read_seqinfo
+    from ..pseudo.corrections import apply_corrections, identity_stats, load_corrections
     from ..pseudo.labeller import (
         make_labels, quality_report, read_camera_motion, read_fused, run_teachers, save_outputs)
     from ..pseudo.teacher import OnnxTeacher
@@ -87,6 +93,10 @@ def run(args: argparse.Namespace) -> int:
     names = sequence_names(args.sources, args.name)
     if args.gt and len(args.gt) != len(args.sources):
         raise ValueError(f"--gt given {len(args.gt)} times for {len(args.sources)} sources (one per source)")
+    if args.corrections and len(args.corrections) != len(args.sources):
+        raise ValueError(f"--corrections given {len(args.corrections)} times for {len(args.sources)} sources (one per "
+                         "source; run a source alone to correct only it)")
+    corrections = [load_corrections(p) for p in args.corrections] if args.corrections else None
     if not args.relabel and not args.teacher:
         raise ValueError("give at least one --teacher MODEL.onnx (or --relabel to reuse fused.txt)")
     classes = args.person_class or [0] * len(args.teacher)
@@ -129,6 +139,10 @@ def run(args: argparse.Namespace) -> int:
         if not fused:
             raise ValueError(f"{source_path}: no frames in range {args.first}..{last}")
         rows, stats = make_labels(fused, cfg, warps)
+        fixes = None
+        if corrections:
+            rows, fixes = apply_corrections(rows, corrections[i], (min(fused), max(fused)))
+            stats.update(identity_stats(rows))
         gt = None
         if args.gt:
             gt = read_mot_file(args.gt[i], fmt=args.gt_format, frame_range=(min(fused), max(fused)))
@@ -136,6 +150,9 @@ def run(args: argparse.Namespace) -> int:
         report["source"] = os.path.abspath(source_path)
         report["teacher_files"] = teacher_files
         report["camera_motion"] = args.camera_motion
+        if fixes is not None:
+            report["corrections"] = {"file": os.path.abspath(args.corrections[i]), "sha256": corrections[i].sha256,
+                                     **fixes}
         save_outputs(out_dir, name, source_path, source.fps, size, fused, rows, report, warps)
         print(format_report(name, report))
     return 0
@@ -154,4 +171,9 @@ def format_report(name: str, r: dict) -> str:
                  f"targets precision {g['target_precision']:.3f} recall {g['target_recall']:.3f}, "
                  f"{g['identities_per_person']:.1f} label identities per person, "
                  f"{g['swapped_identities']} of {g['label_identities_matched']} follow two people")
+    if "corrections" in r:
+        c = r["corrections"]
+        line += (f"\n  hand corrections ({os.path.basename(c['file'])}): {c['merged_identities']} identities merged, "
+                 f"{c['splits']} split, {c['deleted_boxes']} boxes deleted, {c['ignored_boxes']} turned into ignore "
+                 f"regions, {c['boxes_set']} target boxes set, {c['ignore_regions_added']} ignore regions added")
     return line
