@@ -155,6 +155,7 @@ def test_join_candidates_pair_an_identity_that_ends_with_one_that_starts_near_it
     assert [(c["ends"], c["starts"]) for c in cands if c["ends"] == 1] == [(1, 2), (1, 5)]
     assert cands[0]["gap_seconds"] == pytest.approx(0.6) and cands[0]["distance_heights"] < 0.2
     assert all(c["ends"] != 4 for c in cands)  # the last to end has nothing after it
+    assert [c["starts"] for c in join_candidates(tracks, 10.0, per_identity=1) if c["ends"] == 1] == [2]
 
 
 def test_review_labels_draws_the_sheets_for_a_labelled_folder(tmp_path, capsys):
@@ -181,10 +182,11 @@ def test_review_labels_draws_the_sheets_for_a_labelled_folder(tmp_path, capsys):
     assert cli.main(["review-labels", str(tmp_path / "nowhere")]) == 1  # a clear error, no traceback
 
 
-def test_the_bundled_bedroom_corrections_parse():
-    """The tune clip's corrections file (config/label_corrections) stays valid as the format evolves."""
+@pytest.mark.parametrize("name", ["sam2-bedroom", "mmaction2-gym"])
+def test_the_projects_corrections_files_parse(name):
+    """The validation clips' corrections files (config/label_corrections) stay valid as the format evolves."""
     import os
 
-    path = os.path.join(os.path.dirname(__file__), "..", "config", "label_corrections", "sam2-bedroom.yaml")
+    path = os.path.join(os.path.dirname(__file__), "..", "config", "label_corrections", f"{name}.yaml")
     fixes = load_corrections(path)
-    assert fixes.merge == [[2, 3]] and len(fixes.boxes) == 1 and fixes.boxes[0]["id"] is None
+    assert fixes.merge == [[2, 3]] and fixes.boxes and not fixes.split and not fixes.delete

@@ -29,6 +29,7 @@ def register(subparsers) -> None:
                    help="join candidates: the second identity starts at most this long after the first ends")
     p.add_argument("--max-distance", type=float, default=2.5,
                    help="join candidates: ... and at most this many of the first's box heights away")
+    p.add_argument("--per-identity", type=int, default=3, help="join candidates: at most this many per ending identity")
     p.add_argument("--samples", type=int, default=8, help="crops per identity strip")
     p.set_defaults(func=run)
 
@@ -41,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
     gt_path = os.path.join(args.labels, "gt", "gt.txt")
     if not os.path.isfile(gt_path):
         raise FileNotFoundError(f"no {gt_path}: give a folder written by `sotmot pseudo-label`")
-    if args.samples < 1:
-        raise ValueError(f"--samples must be >= 1, got {args.samples}")
+    if args.samples < 1 or args.per_identity < 1:
+        raise ValueError(f"--samples and --per-identity must be >= 1, got {args.samples} and {args.per_identity}")
     info = read_seqinfo(os.path.join(args.labels, "seqinfo.ini"))
     source_path = args.source or info.get("source")
     if not source_path:
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"source {source_path} not found (moved? pass --source)")
     source = open_source(source_path, float(info["framerate"]) if "framerate" in info else None)
     tracks = identity_tracks(gt_path)
-    candidates = join_candidates(tracks, source.fps, args.max_gap_seconds, args.max_distance)
+    candidates = join_candidates(tracks, source.fps, args.max_gap_seconds, args.max_distance, args.per_identity)
     out = args.out or os.path.join(args.labels, "review")
     written = write_review(source, tracks, candidates, out, args.samples)
     text = format_candidates(candidates)

@@ -37,11 +37,12 @@ def identity_tracks(gt_path: str) -> dict[int, tuple[np.ndarray, np.ndarray]]:
 
 
 def join_candidates(tracks: dict[int, tuple[np.ndarray, np.ndarray]], fps: float, max_gap_seconds: float = 3.0,
-                    max_distance: float = 2.5) -> list[dict]:
+                    max_distance: float = 2.5, per_identity: int = 3) -> list[dict]:
     """Pairs (an identity that ends, one that starts after it) that may be one person, nearest first per ending.
 
     A pair qualifies when the second starts within ``max_gap_seconds`` after the first's last frame and its first
-    box centre lies within ``max_distance`` of the first's last box heights from the first's last box centre.
+    box centre lies within ``max_distance`` of the first's last box heights from the first's last box centre; at
+    most ``per_identity`` pairs per ending identity (the nearest), so a crowd gives a list one can check.
     """
     if fps <= 0:
         raise ValueError(f"fps must be > 0, got {fps}")
@@ -62,7 +63,7 @@ def join_candidates(tracks: dict[int, tuple[np.ndarray, np.ndarray]], fps: float
             if dist <= max_distance:
                 rows.append({"ends": a, "end_frame": end, "starts": b, "start_frame": start, "gap_seconds": gap,
                              "distance_heights": dist})
-        out.extend(sorted(rows, key=lambda r: (r["distance_heights"], r["gap_seconds"])))
+        out.extend(sorted(rows, key=lambda r: (r["distance_heights"], r["gap_seconds"]))[:per_identity])
     return out
 
 
