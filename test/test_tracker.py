@@ -83,6 +83,30 @@ def test_occluded_one_second_comes_back_with_old_id():
     assert tracker.next_id == 3  # no extra track was ever born
 
 
+@pytest.mark.parametrize("lost_similarity, same_id", [("fused", False), ("sot", True)])
+def test_a_person_who_stops_behind_an_occluder_is_re_identified_by_appearance(lost_similarity, same_id):
+    """Walking at 60 px/s, hidden for 1.5 s, back where they vanished: the lost track's prediction has moved on
+    90 px (no overlap). Its fused similarity (half IoU) is then too low to match; with lost_similarity 'sot' its
+    own SOT response decides, and a different person appearing there instead never takes the identity."""
+    cfg = TrackerConfig(weight_sot=0.5, weight_iou=0.5, sot_lambda=1.0, min_similarity_stage1=0.3,
+                        max_lost_seconds=3.0, lost_similarity=lost_similarity)
+    times = np.arange(0, 5, 0.1)
+    walker = lambda t: None if 2.0 <= t < 3.5 else (100 + 60 * min(t, 2.0), 200.0)
+    bystander = lambda t: (600.0, 200.0)
+    ids = run_scene(Tracker(cfg), [walker, bystander], times, np.random.default_rng(4))
+    before = {v for v, t in zip(ids[0], times) if 0.5 < t < 2.0 and v is not None}
+    after = {v for v, t in zip(ids[0], times) if t >= 3.7 and v is not None}
+    assert len(before) == 1 and len(after) == 1
+    assert (before == after) == same_id
+    # a stranger (another appearance) where the walker vanished does not inherit the identity
+    rng = np.random.default_rng(5)
+    feats = unit(rng, 3)
+    stranger = lambda t: None if t < 3.5 else (220.0, 200.0)
+    walker_gone = lambda t: None if t >= 2.0 else (100 + 60 * t, 200.0)
+    ids = run_scene(Tracker(cfg), [walker_gone, bystander, stranger], times, rng, feats=feats)
+    assert not ({v for v in ids[0] if v is not None} & {v for v in ids[2] if v is not None})
+
+
 def test_lost_track_state_and_removal_time():
     rng = np.random.default_rng(3)
     cfg = TrackerConfig(max_lost_seconds=1.0)

@@ -29,6 +29,7 @@ ASSOCIATION_STRATEGIES = {
 ASSOCIATION_MODES = tuple(ASSOCIATION_STRATEGIES)
 GATE_KINDS = ("mahalanobis", "centre", "none")
 CAMERA_MOTION_MODES = ("none", "affine", "auto")  # camera_motion.py: the estimator and the monitor
+LOST_SIMILARITY_MODES = ("fused", "sot")
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,11 @@ class TrackerConfig:
                                            low_open=True)
     gate_widen_per_second: float = _setting(0.5, "A lost track's gate threshold is multiplied by (1 + this x "
                                             "seconds lost).", low=0.0)
+    lost_similarity: str = _setting(
+        "fused", "Stage-1 similarity of a lost track (sot association): fused (its SOT response fused with the IoU of "
+        "its predicted box, as for every track) or sot (the larger of that and its SOT response alone: after a while "
+        "hidden, a lost track's predicted box rarely overlaps the person who comes back, so its appearance model "
+        "decides, within the motion gate).", choices=LOST_SIMILARITY_MODES)
     camera_motion: str = _setting(
         "auto", "Camera motion compensation: affine (the image's own motion between processed frames, measured on "
         "the background, moves every track's prediction before association: for a camera that pans, vibrates or "

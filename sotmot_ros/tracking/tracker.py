@@ -9,7 +9,8 @@ Per update (timestamps in seconds):
    models of all tracks are solved jointly from their templates (each against the others) and scored
    at the detections' features; the cost fuses that response with the IoU of the predicted box and is
    gated by motion. Lost tracks get a gate widened with the time they have been lost, so they can be
-   re-identified (same ID) mainly by their SOT model.
+   re-identified (same ID) mainly by their SOT model (``lost_similarity: sot``: by the larger of the fused
+   similarity and the SOT response alone, since a lost track's predicted box drifts from the person).
 3. Stage 2 - confirmed tracks left over vs low-score and left-over high-score detections, IoU only
    (low-score detections are often occluded targets whose features are unreliable).
 4. Stage 3 - tentative tracks left over vs left-over high-score detections, IoU only.
@@ -359,6 +360,9 @@ class Tracker:
                                               widen=1.0 + cfg.gate_widen_per_second * lost_for,
                                               centre_distance=cfg.gate_centre_distance)
             sim = assoc.fused_similarity(resp, iou, cfg.weight_sot, cfg.weight_iou)
+            if use_sot and cfg.lost_similarity == "sot":
+                lost = np.array([tr.state == TrackState.LOST for tr in tracks])
+                sim = np.where(lost[:, None], np.maximum(sim, np.clip(resp, 0.0, 1.0)), sim)
             cost = np.where(feasible, 1.0 - sim, assoc.INFEASIBLE)
             matches, _, _ = assoc.assign(cost, 1.0 - cfg.min_similarity_stage1)
             if len(matches):
