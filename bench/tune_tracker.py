@@ -82,7 +82,10 @@ GRID_B = {
 # Stage C: every field alone around the best so far (a staged grid cannot visit every combination: for v6 it
 # stored weight_sot 0.7 while 0.3, outside its grid, was better on the same data).
 # It holds every field of both grids, so it is also the set of fields --write stores.
-REFINE = {**GRID_A, **GRID_B, "sot_lambda": LAMBDAS, "weight_sot": (0.3, 0.5, 0.7, 0.9)}
+# lost_similarity is searched here only: whether a lost track may be re-identified by its SOT response alone
+# depends on the response scale and threshold chosen above (model card, eighteenth addendum).
+REFINE = {**GRID_A, **GRID_B, "sot_lambda": LAMBDAS, "weight_sot": (0.3, 0.5, 0.7, 0.9),
+          "lost_similarity": ("fused", "sot")}
 RANK_KEYS = ("IDF1", "MOTA", "HOTA")
 SHOW = ("IDF1", "MOTA", "HOTA", "IDs", "FP", "FN")
 
