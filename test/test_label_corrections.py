@@ -86,6 +86,10 @@ boxes:
     ign = {r.frame: r.box for r in out if r.flag == 0}
     assert sorted(ign) == [2, 3, 4] and np.allclose(ign[3], [5, 0, 35, 60])
     assert summary["boxes_set"] == 5 and summary["ignore_regions_added"] == 3
+    out, _ = apply_corrections(rows, fix("boxes: [{id: 9, new: true, keys: {3: [0, 0, 10, 20], 5: [4, 0, 10, 20]}}]"))
+    assert [r.frame for r in out if r.track_id == 9] == [3, 4, 5]  # a person the labels lacked
+    with pytest.raises(ValueError, match="identity 1 is already in the labels"):
+        apply_corrections(rows, fix("boxes: [{id: 1, new: true, keys: {3: [0, 0, 10, 20]}}]"))
     with pytest.raises(ValueError, match="outside the labelled frames 1-20"):
         apply_corrections(rows, fix("boxes: [{id: 1, keys: {19: [0, 0, 5, 5], 25: [0, 0, 5, 5]}}]"), (1, 20))
 

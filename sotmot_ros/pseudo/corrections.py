@@ -19,6 +19,7 @@ pixels, frames 1-based as in ``gt.txt``)::
       - {id: 8, ignore: true}                   # keep them as ignore regions instead of deleting
     boxes:                      # boxes the teachers missed: key frames, linearly interpolated in between
       - {id: 2, keys: {19: [178, 128, 153, 278], 30: [150, 120, 150, 280]}}   # replaces the identity's own
+      - {id: 60, new: true, keys: {5: [10, 20, 30, 80], 9: [14, 20, 30, 80]}} # a person the labels lack
       - {ignore: true, keys: {40: [100, 200, 80, 160]}}                       # an ignore region
 
 Edits apply in that order: ``delete``, ``split`` and ``merge`` name the linker's identities; ``boxes`` names
@@ -132,15 +133,18 @@ def parse_corrections(data, source: str = "corrections") -> Corrections:
                            "ignore": bool(e.get("ignore", False))})
     for k, e in enumerate(data.get("boxes") or []):
         what = f"{source}: boxes entry {k + 1}"
-        _only_keys(e, {"id", "ignore", "keys"}, what)
+        _only_keys(e, {"id", "new", "ignore", "keys"}, what)
         ignore = e.get("ignore", False)
         if not isinstance(ignore, bool) or (("id" in e) == ignore):
             raise ValueError(f"{what} needs either `id` (a target) or `ignore: true` (an ignore region), got {e!r}")
         keys = e.get("keys")
         if not isinstance(keys, dict) or not keys:
             raise ValueError(f"{what} needs `keys`: a mapping frame -> [left, top, width, height]")
+        if not isinstance(e.get("new", False), bool) or (e.get("new") and ignore):
+            raise ValueError(f"{what}: `new: true` marks a target identity the labels lack, got {e!r}")
         frames = {_int(f, f"{what} key frame", 1): _box(b, f"{what} box at frame {f}") for f, b in keys.items()}
-        out.boxes.append({"id": None if ignore else _int(e["id"], f"{what} id", 1), "keys": dict(sorted(frames.items()))})
+        out.boxes.append({"id": None if ignore else _int(e["id"], f"{what} id", 1), "new": bool(e.get("new", False)),
+                          "keys": dict(sorted(frames.items()))})
     return out
 
 
@@ -240,7 +244,9 @@ def apply_corrections(rows: list[LabelRow], corrections: Corrections,
         summary["merged_identities"] += len(group) - 1
     for k, e in enumerate(corrections.boxes):
         what = f"boxes entry {k + 1}"
-        if e["id"] is not None:
+        if e["new"] and e["id"] in spans():
+            raise ValueError(f"{src}: {what}: `new: true` but identity {e['id']} is already in the labels")
+        if e["id"] is not None and not e["new"]:
             known(e["id"], what)
         boxes = _interpolated(e["keys"])
         if frames is not None and (min(boxes) < frames[0] or max(boxes) > frames[1]):
