@@ -54,10 +54,6 @@ class Corrections:
     source: str = "corrections"
     sha256: str = ""
 
-    @property
-    def empty(self) -> bool:
-        return not (self.merge or self.split or self.delete or self.boxes)
-
 
 def _int(value, what: str, minimum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
