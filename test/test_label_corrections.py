@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from label_helpers import blank_clip
 
 from sotmot_ros.data.mot import read_mot_file
 from sotmot_ros.pseudo.corrections import apply_corrections, load_corrections, parse_corrections
@@ -111,18 +112,11 @@ def test_malformed_corrections_are_refused_naming_the_entry(text, message):
 
 def test_pseudo_label_applies_the_corrections_on_every_relabel(tmp_path):
     """The command re-makes the labels from the teachers' boxes and the corrections each time, and reports them."""
-    import cv2
-
     from sotmot_ros import cli
     from sotmot_ros.pseudo.fusion import FusedBoxes
     from sotmot_ros.pseudo.labeller import write_fused, write_seqinfo
 
-    frames = tmp_path / "clip"
-    frames.mkdir()
-    for f in range(1, 21):
-        cv2.imwrite(str(frames / f"{f:03d}.png"), np.zeros((120, 200, 3), np.uint8))
-    out = tmp_path / "labels" / "clip"
-    out.mkdir(parents=True)
+    frames, out = blank_clip(tmp_path, 20, 200, 120)
     # one person, unseen by the teachers in frames 8-13 (longer than the linker's max_gap): two identities
     fused = {f: (FusedBoxes(ltrb(40 + 3 * f, 60)[None].astype(np.float32), np.array([0.8], np.float32),
                             np.array([2])) if not 8 <= f <= 13 else FusedBoxes.empty()) for f in range(1, 21)}
@@ -168,11 +162,7 @@ def test_review_labels_draws_the_sheets_for_a_labelled_folder(tmp_path, capsys):
     from sotmot_ros import cli
     from sotmot_ros.pseudo.labeller import write_labels, write_seqinfo
 
-    video = tmp_path / "clip"
-    video.mkdir()
-    for f in range(1, 31):
-        cv2.imwrite(str(video / f"{f:03d}.png"), np.full((120, 200, 3), 90, np.uint8))
-    out = tmp_path / "labels" / "clip"
+    video, out = blank_clip(tmp_path, 30, 200, 120, grey=90)
     write_labels(str(out / "gt" / "gt.txt"), walk(1, range(1, 11)) + walk(2, range(14, 31), x0=64))
     write_seqinfo(str(out / "seqinfo.ini"), "clip", str(video), 10.0, 30, (200, 120))
     assert cli.main(["review-labels", str(out)]) == 0

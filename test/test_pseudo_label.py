@@ -301,17 +301,11 @@ def test_a_box_around_a_group_does_not_become_an_ignore_region():
 def test_relabel_rederives_labels_from_fused_boxes_and_keeps_the_teachers(tmp_path, capsys):
     import json
 
-    import cv2
-
+    from label_helpers import blank_clip
     from sotmot_ros import cli
     from sotmot_ros.pseudo.labeller import write_seqinfo
 
-    frames = tmp_path / "clip"
-    frames.mkdir()
-    for f in range(1, 7):
-        cv2.imwrite(str(frames / f"{f:03d}.png"), np.zeros((120, 160, 3), np.uint8))
-    out = tmp_path / "labels" / "clip"
-    out.mkdir(parents=True)
+    frames, out = blank_clip(tmp_path, 6, 160, 120)
     write_fused(str(out / "fused.txt"), frames_of({f: [(box(40 + 2 * f, 60), 0.6)] for f in range(1, 7)}))
     write_seqinfo(str(out / "seqinfo.ini"), "clip", str(frames), 10.0, 6, (160, 120))
     (out / "report.json").write_text(json.dumps({"teachers": 2, "teacher_files": ["a.onnx", "b.onnx"]}))
