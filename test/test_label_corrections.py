@@ -165,11 +165,16 @@ def test_review_labels_draws_the_sheets_for_a_labelled_folder(tmp_path, capsys):
     video, out = blank_clip(tmp_path, 30, 200, 120, grey=90)
     write_labels(str(out / "gt" / "gt.txt"), walk(1, range(1, 11)) + walk(2, range(14, 31), x0=64))
     write_seqinfo(str(out / "seqinfo.ini"), "clip", str(video), 10.0, 30, (200, 120))
-    assert cli.main(["review-labels", str(out)]) == 0
+    assert cli.main(["review-labels", str(out), "--frames", "5,20"]) == 0
     text = capsys.readouterr().out
     assert "#  - [1, 2]" in text
     written = sorted(p.name for p in (out / "review").iterdir())
-    assert written == ["candidates.yaml", "identities_1.png", "joins_1.png"]
+    assert written == ["candidates.yaml", "frame_000005.png", "frame_000020.png", "identities_1.png", "joins_1.png"]
+    frame = cv2.imread(str(out / "review" / "frame_000005.png"))
+    assert frame.shape == (120, 200, 3)  # full size, so boxes can be read off in pixels
+    x1, y1, x2, y2 = walk(1, range(1, 11))[4].box.astype(int)
+    assert (frame[y1, x1 + 5] != 90).any() and (frame[(y1 + y2) // 2, (x1 + x2) // 2] == 90).all()  # the box is drawn
+    assert cli.main(["review-labels", str(out), "--frames", "40"]) == 1  # not in the source: a clear error
     sheet = cv2.imread(str(out / "review" / "joins_1.png"))
     assert sheet is not None and sheet.shape[0] > 100
     assert len(identity_tracks(str(out / "gt" / "gt.txt"))) == 2

@@ -149,6 +149,49 @@ def write_review(source, tracks, candidates, out_dir: str, samples: int = 8) -> 
     return written
 
 
+def draw_frame(image: np.ndarray, annotations, frame: int, tick: int = 50) -> np.ndarray:
+    """One frame at full size with its labels (targets green with their identity, ignore regions red) and pixel
+    ticks every ``tick`` px along the edges, so that a person can read off the boxes a corrections file needs."""
+    out = image.copy()
+    h, w = out.shape[:2]
+    if annotations is not None:
+        for box, i, ign in zip(annotations.boxes, annotations.ids, annotations.ignore):
+            colour = (0, 0, 255) if ign else (0, 255, 0)
+            cv2.rectangle(out, (int(box[0]), int(box[1])), (int(box[2]), int(box[3])), colour, 1)
+            if not ign:
+                cv2.putText(out, str(int(i)), (int(box[0]) + 2, int(box[1]) + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                            colour, 1, cv2.LINE_AA)
+    for x in range(0, w, tick):
+        long = x % (2 * tick) == 0
+        cv2.line(out, (x, 0), (x, 10 if long else 5), (255, 0, 255), 1)
+        if long:
+            cv2.putText(out, str(x), (x + 2, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (255, 0, 255), 1, cv2.LINE_AA)
+    for y in range(0, h, tick):
+        long = y % (2 * tick) == 0
+        cv2.line(out, (0, y), (10 if long else 5, y), (255, 0, 255), 1)
+        if long:
+            cv2.putText(out, str(y), (12, y + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (255, 0, 255), 1, cv2.LINE_AA)
+    cv2.putText(out, f"frame {frame}", (w - 110, h - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 0, 255), 1, cv2.LINE_AA)
+    return out
+
+
+def write_frames(source, gt_path: str, frames: list[int], out_dir: str) -> list[str]:
+    """``frame_NNNNNN.png`` per requested frame (``draw_frame``); returns the files written."""
+    os.makedirs(out_dir, exist_ok=True)
+    labels = read_mot_file(gt_path, fmt="mot15")
+    want = set(frames)
+    written = []
+    for n, image, _ in source.frames(min(want), max(want)):
+        if n in want:
+            path = os.path.join(out_dir, f"frame_{n:06d}.png")
+            cv2.imwrite(path, draw_frame(image, labels.get(n), n))
+            written.append(path)
+    missing = sorted(want - {int(os.path.basename(p)[6:12]) for p in written})
+    if missing:
+        raise ValueError(f"{source.path}: frames {missing[:5]} are not in the source")
+    return written
+
+
 def format_candidates(candidates: list[dict]) -> str:
     """The join candidates as commented YAML lines to paste into a corrections file after checking them."""
     lines = ["# join candidates (check each in joins_N.png; keep the ones that are one person):", "merge:"]
