@@ -24,12 +24,13 @@ label "$F/luxonis-depthai-experiments/sdk_people.mp4" "$F/mmtracking/demo.mp4" "
   "$F/debian-labelme-examples" "$F/intel-sample-videos/preview/person-bicycle-car-detection.gif" \
   --name luxonis-sdk_people --name mmtracking-demo --name mmpose-demo --name labelme-street \
   --name intel-person-bicycle-car --tiles 2
-label "$F/luxonis-depthai-experiments/coronamask_input.mp4" \
-  "$F/intel-sample-videos/preview/store-aisle-detection.gif" \
+label "$F/intel-sample-videos/preview/store-aisle-detection.gif" \
   "$F/intel-sample-videos/preview/face-demographics-walking.gif" \
-  --name luxonis-coronamask --name intel-store-aisle --name intel-face-walking --tiles 0
-# The bedroom (tune) and gym (report) clips' identities were checked by eye and corrected by hand (each file says
-# what and why)
+  --name intel-store-aisle --name intel-face-walking --tiles 0
+# The bedroom (tune), gym and corridor (report) clips' identities were checked by eye and corrected by hand (each
+# file says what and why)
+label "$F/luxonis-depthai-experiments/coronamask_input.mp4" --name luxonis-coronamask --tiles 0 \
+  --corrections config/label_corrections/luxonis-coronamask.yaml
 label "$F/sam2/bedroom.mp4" --name sam2-bedroom --tiles 0 --corrections config/label_corrections/sam2-bedroom.yaml
 label "$F/mmaction2/test_video_structuralize.mp4" --name mmaction2-gym --tiles 0 \
   --corrections config/label_corrections/mmaction2-gym.yaml

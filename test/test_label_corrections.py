@@ -181,11 +181,11 @@ def test_review_labels_draws_the_sheets_for_a_labelled_folder(tmp_path, capsys):
     assert cli.main(["review-labels", str(tmp_path / "nowhere")]) == 1  # a clear error, no traceback
 
 
-@pytest.mark.parametrize("name", ["sam2-bedroom", "mmaction2-gym"])
+@pytest.mark.parametrize("name", ["sam2-bedroom", "mmaction2-gym", "luxonis-coronamask"])
 def test_the_projects_corrections_files_parse(name):
     """The validation clips' corrections files (config/label_corrections) stay valid as the format evolves."""
     import os
 
     path = os.path.join(os.path.dirname(__file__), "..", "config", "label_corrections", f"{name}.yaml")
     fixes = load_corrections(path)
-    assert fixes.merge == [[2, 3]] and fixes.boxes and not fixes.split and not fixes.delete
+    assert fixes.merge and all(len(g) >= 2 for g in fixes.merge) and len(fixes.sha256) == 64
