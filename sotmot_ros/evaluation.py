@@ -64,6 +64,7 @@ class _Frame:
     gt_boxes: np.ndarray
     res_ids: np.ndarray
     res_boxes: np.ndarray
+    number: int = 0  # the frame number in the sequence
 
 
 def _prepare(gt_path: str, res_path: str, fmt: str, frame_range, min_visibility: float) -> list[_Frame]:
@@ -79,7 +80,7 @@ def _prepare(gt_path: str, res_path: str, fmt: str, frame_range, min_visibility:
         ids, boxes, _ = res.get(f, (np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0)))
         keep = _drop_ignored(g, boxes)
         valid = ~g.ignore
-        out.append(_Frame(g.ids[valid], g.boxes[valid].astype(np.float64), ids[keep], boxes[keep]))
+        out.append(_Frame(g.ids[valid], g.boxes[valid].astype(np.float64), ids[keep], boxes[keep], int(f)))
     return out
 
 
@@ -87,13 +88,61 @@ def _motmetrics_accumulator(frames: list[_Frame]):
     import motmetrics as mm
 
     acc = mm.MOTAccumulator(auto_id=False)
-    for k, fr in enumerate(frames):
+    for fr in frames:
         # motmetrics' distance convention (1 - IoU, NaN beyond 0.5); its own iou_matrix uses np.asfarray,
         # which NumPy 2 removed, so the matrix is built here.
         dist = 1.0 - iou_matrix(fr.gt_boxes, fr.res_boxes)
         dist[dist > IOU_THRESHOLD] = np.nan
-        acc.update(fr.gt_ids.tolist(), fr.res_ids.tolist(), dist, frameid=k + 1)
+        acc.update(fr.gt_ids.tolist(), fr.res_ids.tolist(), dist, frameid=fr.number)
     return acc
+
+
+def identity_switches(gt_path: str, res_path: str, fmt: str = "mot15", frame_range: tuple[int, int] | None = None,
+                      min_visibility: float = 0.0) -> list[dict]:
+    """Every identity switch that ``evaluate_mot`` counts, with what tells its cause apart, in frame order.
+
+    Per switch: ``frame``, ``person`` (ground-truth id), ``before`` / ``after`` (the result ids that followed the
+    person before and from this frame), ``after_born`` (the first frame the ``after`` id appears in the results:
+    this frame means a new track took the person, an earlier one that an existing track did), ``missed_before``
+    (frames the person went unmatched just before: an occlusion the tracker did not bridge) and ``box`` (ltrb).
+    """
+    frames = _prepare(gt_path, res_path, fmt, frame_range, min_visibility)
+    events = _motmetrics_accumulator(frames).mot_events
+    born: dict[int, int] = {}
+    for fr in frames:
+        for i in fr.res_ids.tolist():
+            born.setdefault(int(i), fr.number)
+    boxes = {(fr.number, int(i)): b for fr in frames for i, b in zip(fr.gt_ids.tolist(), fr.gt_boxes)}
+    out = []
+    last_track: dict[int, int] = {}
+    missed: dict[int, int] = {}
+    for (frame, _), e in events.iterrows():
+        if e.Type not in ("MATCH", "SWITCH", "MISS"):
+            continue
+        person = int(e.OId)
+        if e.Type == "MISS":
+            missed[person] = missed.get(person, 0) + 1
+            continue
+        track = int(e.HId)
+        if e.Type == "SWITCH":
+            out.append({"frame": int(frame), "person": person, "before": last_track.get(person), "after": track,
+                        "after_born": born.get(track), "missed_before": missed.get(person, 0),
+                        "box": [float(v) for v in boxes[(int(frame), person)]]})
+        last_track[person] = track
+        missed[person] = 0
+    return out
+
+
+def format_switches(switches: list[dict]) -> str:
+    """One line per switch (``identity_switches``), saying whether a new or an existing track took the person."""
+    lines = []
+    for s in switches:
+        taker = (f"new track {s['after']}" if s["after_born"] == s["frame"]
+                 else f"track {s['after']} (since frame {s['after_born']})")
+        b = s["box"]
+        lines.append(f"  frame {s['frame']}: person {s['person']} from track {s['before']} to {taker}, after "
+                     f"{s['missed_before']} missed frames; box x {b[0]:.0f}-{b[2]:.0f}, y {b[1]:.0f}-{b[3]:.0f}")
+    return "\n".join(lines) if lines else "  no identity switch"
 
 
 def _trackeval_data(frames: list[_Frame]) -> dict:

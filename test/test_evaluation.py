@@ -1,4 +1,6 @@
-"""`sotmot eval` / `evaluate_mot` against motmetrics' own API on the MOTChallenge files shipped in its wheel."""
+"""`sotmot eval` / `evaluate_mot` against motmetrics' own API, on synthetic sequences written as MOTChallenge files.
+
+(motmetrics' wheel ships two MOT15 sequences as samples; they are held-out data of this project and never read.)"""
 
 from __future__ import annotations
 
@@ -13,36 +15,66 @@ import motmetrics as mm
 from sotmot_ros.cli import main
 from sotmot_ros.evaluation import detection_ap, evaluate_mot
 
-DATA = os.path.join(os.path.dirname(mm.__file__), "data")
-SEQS = ("TUD-Campus", "TUD-Stadtmitte")
+SEQS = ("walkers-a", "walkers-b")
 
 
-def pair(seq):
-    return os.path.join(DATA, seq, "gt.txt"), os.path.join(DATA, seq, "test.txt")
+def write_sequence(folder, name: str, seed: int) -> tuple[str, str]:
+    """A synthetic sequence and a tracker's imperfect result for it, as MOT15 files ``(gt, result)``: 7 people
+    walking for 80 frames; the result jitters their boxes, misses ~10 % of them, adds false positives, breaks
+    one person's track after a gap and swaps two people's identities half-way."""
+    rng = np.random.default_rng(seed)
+    start = rng.uniform([0, 50], [500, 300], (7, 2))
+    speed = rng.uniform(-4, 4, (7, 2))
+    gt_rows, res_rows = [], []
+    for f in range(1, 81):
+        for p in range(7):
+            x, y = start[p] + speed[p] * f
+            gt_rows.append(f"{f},{p + 1},{x:.2f},{y:.2f},40,100,1,-1,-1,-1")
+            if rng.random() < 0.1 or (p == 3 and 30 <= f < 36):
+                continue  # missed
+            track = p + 1
+            if p == 3 and f >= 36:
+                track = 20  # a new identity after the gap
+            if f >= 50 and p in (0, 1):
+                track = 2 - p  # 1 and 2 swap
+            jx, jy = rng.normal(0, 3, 2)
+            res_rows.append(f"{f},{track},{x + jx:.2f},{y + jy:.2f},40,100,{rng.uniform(0.3, 1):.3f},-1,-1,-1")
+        if rng.random() < 0.3:
+            res_rows.append(f"{f},{100 + f},{rng.uniform(0, 600):.2f},{rng.uniform(0, 400):.2f},40,100,0.3,-1,-1,-1")
+    gt = os.path.join(folder, f"{name}_gt.txt")
+    res = os.path.join(folder, f"{name}_res.txt")
+    with open(gt, "w") as fh:
+        fh.write("\n".join(gt_rows) + "\n")
+    with open(res, "w") as fh:
+        fh.write("\n".join(res_rows) + "\n")
+    return gt, res
 
 
-def motmetrics_reference(seq, monkeypatch):
+def motmetrics_reference(gt, res, name, monkeypatch):
     # motmetrics 1.4's iou_matrix calls np.asfarray, removed in NumPy 2: shim it for the reference only.
     monkeypatch.setattr(np, "asfarray", lambda a, dtype=float: np.asarray(a, dtype=dtype), raising=False)
-    gt, res = pair(seq)
     acc = mm.utils.compare_to_groundtruth(mm.io.loadtxt(gt), mm.io.loadtxt(res), "iou", distth=0.5)
     row = mm.metrics.create().compute(acc, metrics=["mota", "idf1", "num_switches", "num_false_positives",
-                                                   "num_misses"], name=seq)
+                                                   "num_misses"], name=name)
     return row.iloc[0]
 
 
 def test_cli_eval_matches_motmetrics_api_and_trackeval(tmp_path, capsys, monkeypatch):
     argv = ["eval"]
-    for seq in SEQS:
-        gt, res = pair(seq)
-        argv += ["--gt", gt, "--res", res]
+    files = {}
+    for k, seq in enumerate(SEQS):
+        (tmp_path / seq / "gt").mkdir(parents=True)
+        gt, res = write_sequence(tmp_path / seq, seq, k)
+        os.replace(gt, tmp_path / seq / "gt" / "gt.txt")  # .../SEQ/gt/gt.txt names the sequence
+        files[seq] = (str(tmp_path / seq / "gt" / "gt.txt"), res)
+        argv += ["--gt", files[seq][0], "--res", res]
     out_json, out_png = tmp_path / "m.json", tmp_path / "m.png"
     assert main(argv + ["--json", str(out_json), "--plot", str(out_png)]) == 0
     table = capsys.readouterr().out
-    assert "TUD-Campus" in table and "OVERALL" in table and "HOTA" in table
+    assert "walkers-a" in table and "OVERALL" in table and "HOTA" in table
     results = json.loads(out_json.read_text())
     for seq in SEQS:
-        ref = motmetrics_reference(seq, monkeypatch)
+        ref = motmetrics_reference(*files[seq], seq, monkeypatch)
         r = results[seq]
         assert r["MOTA"] == pytest.approx(ref["mota"], abs=1e-9)
         assert r["IDF1"] == pytest.approx(ref["idf1"], abs=1e-9)
@@ -50,7 +82,7 @@ def test_cli_eval_matches_motmetrics_api_and_trackeval(tmp_path, capsys, monkeyp
         # the two libraries agree on the same filtered data
         assert r["MOTA_trackeval"] == pytest.approx(r["MOTA"], abs=1e-6)
         assert r["IDF1_trackeval"] == pytest.approx(r["IDF1"], abs=1e-6)
-        assert 0.2 < r["HOTA"] < 0.8
+        assert 0.3 < r["HOTA"] < 0.95 and r["IDs"] >= 2  # the swap and the broken track
     assert out_png.stat().st_size > 1000
 
 
@@ -85,14 +117,40 @@ def test_detection_ap(tmp_path):
 
 
 def test_cli_evaldets_and_folder_mode(tmp_path, capsys):
-    gt_dir = tmp_path / "gt" / "TUD-Campus" / "gt"
+    gt_dir = tmp_path / "gt" / "walkers-a" / "gt"
     gt_dir.mkdir(parents=True)
-    gt, res = pair("TUD-Campus")
+    gt, res = write_sequence(tmp_path, "walkers-a", 0)
     (gt_dir / "gt.txt").write_text(open(gt).read())
     res_dir = tmp_path / "res"
     res_dir.mkdir()
-    (res_dir / "TUD-Campus.txt").write_text(open(res).read())
+    (res_dir / "walkers-a.txt").write_text(open(res).read())
     assert main(["eval", "--gt-folder", str(tmp_path / "gt"), "--res-folder", str(res_dir)]) == 0
-    assert "TUD-Campus" in capsys.readouterr().out
+    assert "walkers-a" in capsys.readouterr().out
     assert main(["evaldets", "--gt", gt, "--dets", res]) == 0
     assert "AP@0.5" in capsys.readouterr().out
+
+
+def test_identity_switches_say_who_took_the_person_and_after_how_long(tmp_path, capsys):
+    """Person 1 is missed for 2 frames and comes back as a new track; person 2's track is taken over by the track
+    that had followed person 1: both switches are listed with what tells them apart, and the CLI prints them."""
+    from sotmot_ros.evaluation import identity_switches
+
+    gt = tmp_path / "gt.txt"
+    res = tmp_path / "res.txt"
+    gt.write_text("".join(f"{f},1,0,0,40,100,1,-1,-1,-1\n{f},2,300,0,40,100,1,-1,-1,-1\n" for f in range(1, 11)))
+    rows = []
+    for f in range(1, 11):
+        if f <= 4:
+            rows.append(f"{f},10,0,0,40,100,1,-1,-1,-1")
+        elif f >= 7:
+            rows.append(f"{f},30,0,0,40,100,1,-1,-1,-1")  # a new track after the gap
+        rows.append(f"{f},{20 if f <= 5 else 10},300,0,40,100,1,-1,-1,-1")  # then track 10 takes person 2
+    res.write_text("\n".join(rows) + "\n")
+    switches = identity_switches(str(gt), str(res))
+    assert [(s["frame"], s["person"], s["before"], s["after"], s["after_born"], s["missed_before"])
+            for s in switches] == [(6, 2, 20, 10, 1, 0), (7, 1, 10, 30, 7, 2)]
+    assert len(switches) == evaluate_mot({"seq": (str(gt), str(res))})["seq"]["IDs"]
+    assert main(["eval", "--gt", str(gt), "--res", str(res), "--switches"]) == 0
+    out = capsys.readouterr().out
+    assert "frame 7: person 1 from track 10 to new track 30, after 2 missed frames" in out
+    assert "frame 6: person 2 from track 20 to track 10 (since frame 1)" in out

@@ -25,6 +25,9 @@ def register(subparsers) -> None:
                    help="last frame to evaluate (inclusive; default: the ground truth's last frame)")
     p.add_argument("--json", default=None, help="write the metrics as JSON")
     p.add_argument("--plot", default=None, help="bar chart (PNG) of MOTA/IDF1/HOTA per sequence")
+    p.add_argument("--switches", action="store_true",
+                   help="also list every identity switch: frame, person, the tracks before and after (a new one or "
+                   "an existing one), frames missed just before, where")
     p.set_defaults(func=run_eval)
 
     d = subparsers.add_parser("evaldets", help="detection AP@0.5 against ground truth")
@@ -118,7 +121,8 @@ def _check_coverage(pairs: dict, fmt: str, frame_range) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from ..evaluation import evaluate_mot, format_table
+    from ..data.mot import read_mot_file
+    from ..evaluation import evaluate_mot, format_table, frame_span
 
     pairs = _pairs(args)
     frame_range = _frame_range(args)
@@ -126,6 +130,13 @@ def run_eval(args: argparse.Namespace) -> int:
     results = evaluate_mot(pairs, fmt=args.fmt, frame_range=frame_range if frame_range is not None else "gt",
                            min_visibility=args.min_visibility)
     print(format_table(results))
+    if args.switches:
+        from ..evaluation import format_switches, identity_switches
+
+        for name, (gt, res) in pairs.items():
+            rng = frame_range if frame_range is not None else frame_span(read_mot_file(gt, fmt=args.fmt))
+            print(f"{name}: identity switches")
+            print(format_switches(identity_switches(gt, res, args.fmt, rng, args.min_visibility)))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2)
