@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from sotmot_ros.tracking import Tracker, TrackerConfig
+from sotmot_ros.tracking.tracker import tracks_to_publish
 from sotmot_ros.boxes import iou_matrix
 from sotmot_ros.tracking.association import sot_responses, sot_responses_torch, assign
 from sotmot_ros.sot import ridge_fit, ridge_score
@@ -105,6 +106,27 @@ def test_a_person_who_stops_behind_an_occluder_is_re_identified_by_appearance(lo
     walker_gone = lambda t: None if t >= 2.0 else (100 + 60 * t, 200.0)
     ids = run_scene(Tracker(cfg), [walker_gone, bystander, stranger], times, rng, feats=feats)
     assert not ({v for v in ids[0] if v is not None} & {v for v in ids[2] if v is not None})
+
+
+@pytest.mark.parametrize("tentative_in_stage1, shown_id", [(True, 3), (False, 1)])
+def test_a_duplicate_box_at_a_re_identification_cannot_take_the_person(tentative_in_stage1, shown_id):
+    """A person is lost for 1 s, then comes back with two near-duplicate boxes: the lost track takes one, the other
+    starts a tentative track. In the next frame the person's one box overlaps the tentative track more. Competing in
+    stage 1 the tentative track wins and the person is shown under a new identity; left to stage 3 it does not."""
+    rng = np.random.default_rng(7)
+    f = unit(rng, 2)
+    cfg = TrackerConfig(min_hits=2, max_lost_seconds=3.0, tentative_in_stage1=tentative_in_stage1)
+    tracker = Tracker(cfg)
+    a, dup = box_at(100, 200), box_at(106, 203)
+    other = box_at(500, 200)
+    for t in np.arange(0, 1.01, 0.1):
+        tracker.update(Detections([a, other], [0.9, 0.9], None, f), t)
+    for t in np.arange(1.1, 2.0, 0.1):  # the person is hidden
+        tracker.update(Detections([other], [0.9], None, f[1:]), t)
+    back = tracker.update(Detections([a, dup, other], [0.9, 0.8, 0.9], None, f[[0, 0, 1]]), 2.0)
+    assert {o.track_id for o in back if o.matched} == {1, 2, 3}  # 1 re-identified, 3 tentative from the duplicate
+    outs = tracker.update(Detections([dup, other], [0.9, 0.9], None, f), 2.1)
+    assert {o.track_id for o in tracks_to_publish(outs)} == {shown_id, 2}  # the person, and the other one (2)
 
 
 def test_lost_track_state_and_removal_time():

@@ -117,6 +117,10 @@ class TrackerConfig:
         "its predicted box, as for every track) or sot (the larger of that and its SOT response alone: after a while "
         "hidden, a lost track's predicted box rarely overlaps the person who comes back, so its appearance model "
         "decides, within the motion gate).", choices=LOST_SIMILARITY_MODES)
+    tentative_in_stage1: bool = _setting(
+        True, "Tentative tracks compete in stage 1 with the confirmed and lost ones (true), or are matched only in "
+        "stage 3, to the high-score detections the others left (false, as in ByteTrack: a near-duplicate box that "
+        "started a track cannot then take the person from the track that is re-identifying them).")
     camera_motion: str = _setting(
         "auto", "Camera motion compensation: affine (the image's own motion between processed frames, measured on "
         "the background, moves every track's prediction before association: for a camera that pans, vibrates or "

@@ -5,7 +5,8 @@ Per update (timestamps in seconds):
 1. Kalman prediction of every track by the elapsed time, then (``camera_motion: affine``, or ``auto`` while the
    camera moves) every prediction moved by the camera's own motion since the last update (measured on the frame,
    or given; ``camera_motion.py``).
-2. Stage 1 - high-score detections vs all tracks (tentative, confirmed, lost). In 'sot' mode the ridge
+2. Stage 1 - high-score detections vs all tracks (tentative, confirmed, lost; ``tentative_in_stage1: false``
+   leaves the tentative ones to stage 3). In 'sot' mode the ridge
    models of all tracks are solved jointly from their templates (each against the others) and scored
    at the detections' features; the cost fuses that response with the IoU of the predicted box and is
    gated by motion. Lost tracks get a gate widened with the time they have been lost, so they can be
@@ -359,6 +360,8 @@ class Tracker:
                 feasible &= assoc.motion_gate(self.kf, mean, cov, dets.boxes[high], cfg.gate,
                                               widen=1.0 + cfg.gate_widen_per_second * lost_for,
                                               centre_distance=cfg.gate_centre_distance)
+            if not cfg.tentative_in_stage1:  # they wait for stage 3 (their templates still shape the joint solve)
+                feasible &= np.array([tr.state != TrackState.TENTATIVE for tr in tracks])[:, None]
             sim = assoc.fused_similarity(resp, iou, cfg.weight_sot, cfg.weight_iou)
             if use_sot and cfg.lost_similarity == "sot":
                 lost = np.array([tr.state == TrackState.LOST for tr in tracks])
