@@ -337,6 +337,8 @@ class Tracker:
             return np.zeros((0, 2), np.int64), np.zeros(0, np.float32)
         mean = np.stack([tr.mean for tr in tracks])
         track_boxes = z_to_boxes(mean[:, :4])
+        states = np.array([tr.state for tr in tracks])  # every stage reads the tracks' states from here
+        lost = states == TrackState.LOST
         high = np.nonzero(dets.scores >= cfg.high_score_threshold)[0]
         out_matches: list[np.ndarray] = []
         out_resp: list[np.ndarray] = []
@@ -355,16 +357,15 @@ class Tracker:
             else:
                 feasible = iou >= cfg.min_iou_stage1
             if cfg.strategy.motion_gated:
-                lost_for = np.array([t - tr.last_update_time if tr.state == TrackState.LOST else 0.0 for tr in tracks])
+                lost_for = np.where(lost, t - np.array([tr.last_update_time for tr in tracks]), 0.0)
                 cov = np.stack([tr.cov for tr in tracks])
                 feasible &= assoc.motion_gate(self.kf, mean, cov, dets.boxes[high], cfg.gate,
                                               widen=1.0 + cfg.gate_widen_per_second * lost_for,
                                               centre_distance=cfg.gate_centre_distance)
             if not cfg.tentative_in_stage1:  # they wait for stage 3 (their templates still shape the joint solve)
-                feasible &= np.array([tr.state != TrackState.TENTATIVE for tr in tracks])[:, None]
+                feasible &= (states != TrackState.TENTATIVE)[:, None]
             sim = assoc.fused_similarity(resp, iou, cfg.weight_sot, cfg.weight_iou)
             if use_sot and cfg.lost_similarity == "sot":
-                lost = np.array([tr.state == TrackState.LOST for tr in tracks])
                 sim = np.where(lost[:, None], np.maximum(sim, np.clip(resp, 0.0, 1.0)), sim)
             cost = np.where(feasible, 1.0 - sim, assoc.INFEASIBLE)
             matches, _, _ = assoc.assign(cost, 1.0 - cfg.min_similarity_stage1)
@@ -376,7 +377,6 @@ class Tracker:
                 free_tracks[matches[:, 0]] = False
                 free_dets[matches[:, 1]] = False
 
-        states = np.array([tr.state for tr in tracks])
         high_mask = np.zeros(m, bool)
         high_mask[high] = True
         for state, det_filter, min_iou in ((TrackState.CONFIRMED, np.ones(m, bool), cfg.min_iou_stage2),
