@@ -97,16 +97,24 @@ def _motmetrics_accumulator(frames: list[_Frame]):
     return acc
 
 
-def identity_switches(gt_path: str, res_path: str, fmt: str = "mot15", frame_range: tuple[int, int] | None = None,
-                      min_visibility: float = 0.0) -> list[dict]:
+def _resolve_range(frame_range: tuple[int, int] | str | None, gt_path: str, fmt: str) -> tuple[int, int] | None:
+    """``"gt"``: the ground truth's first to last annotated frame (results elsewhere are not scored); else as given."""
+    if frame_range == "gt":
+        return frame_span(read_mot_file(gt_path, fmt=fmt)) or (1, 0)
+    return frame_range
+
+
+def identity_switches(gt_path: str, res_path: str, fmt: str = "mot15",
+                      frame_range: tuple[int, int] | str | None = None, min_visibility: float = 0.0) -> list[dict]:
     """Every identity switch that ``evaluate_mot`` counts, with what tells its cause apart, in frame order.
 
     Per switch: ``frame``, ``person`` (ground-truth id), ``before`` / ``after`` (the result ids that followed the
-    person before and from this frame), ``after_born`` (the first frame the ``after`` id appears in the results:
+    person before and from this frame), ``after_born`` (the first frame the ``after`` id appears in the scored results, ignore regions dropped:
     this frame means a new track took the person, an earlier one that an existing track did), ``missed_before``
     (frames the person went unmatched just before: an occlusion the tracker did not bridge) and ``box`` (ltrb).
+    ``frame_range`` as in ``evaluate_mot`` (``"gt"``: the ground truth's frames).
     """
-    frames = _prepare(gt_path, res_path, fmt, frame_range, min_visibility)
+    frames = _prepare(gt_path, res_path, fmt, _resolve_range(frame_range, gt_path, fmt), min_visibility)
     events = _motmetrics_accumulator(frames).mot_events
     born: dict[int, int] = {}
     for fr in frames:
@@ -211,12 +219,7 @@ def evaluate_mot(
         for p in (gt_path, res_path):
             if not os.path.isfile(p):
                 raise FileNotFoundError(p)
-        if frame_range == "gt":
-            rng = frame_span(read_mot_file(gt_path, fmt=fmt)) or (1, 0)
-        elif isinstance(frame_range, dict):
-            rng = frame_range.get(name)
-        else:
-            rng = frame_range
+        rng = frame_range.get(name) if isinstance(frame_range, dict) else _resolve_range(frame_range, gt_path, fmt)
         frames = _prepare(gt_path, res_path, fmt, rng, min_visibility)
         accs.append(_motmetrics_accumulator(frames))
         names.append(name)

@@ -121,8 +121,7 @@ def _check_coverage(pairs: dict, fmt: str, frame_range) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from ..data.mot import read_mot_file
-    from ..evaluation import evaluate_mot, format_table, frame_span
+    from ..evaluation import evaluate_mot, format_table
 
     pairs = _pairs(args)
     frame_range = _frame_range(args)
@@ -134,9 +133,9 @@ def run_eval(args: argparse.Namespace) -> int:
         from ..evaluation import format_switches, identity_switches
 
         for name, (gt, res) in pairs.items():
-            rng = frame_range if frame_range is not None else frame_span(read_mot_file(gt, fmt=args.fmt))
             print(f"{name}: identity switches")
-            print(format_switches(identity_switches(gt, res, args.fmt, rng, args.min_visibility)))
+            print(format_switches(identity_switches(gt, res, args.fmt, frame_range if frame_range is not None else "gt",
+                                                    args.min_visibility)))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2)

@@ -180,16 +180,15 @@ def write_frames(source, gt_path: str, frames: list[int], out_dir: str) -> list[
     os.makedirs(out_dir, exist_ok=True)
     labels = read_mot_file(gt_path, fmt="mot15")
     want = set(frames)
-    written = []
+    written: dict[int, str] = {}
     for n, image, _ in source.frames(min(want), max(want)):
         if n in want:
-            path = os.path.join(out_dir, f"frame_{n:06d}.png")
-            cv2.imwrite(path, draw_frame(image, labels.get(n), n))
-            written.append(path)
-    missing = sorted(want - {int(os.path.basename(p)[6:12]) for p in written})
+            written[n] = os.path.join(out_dir, f"frame_{n:06d}.png")
+            cv2.imwrite(written[n], draw_frame(image, labels.get(n), n))
+    missing = sorted(want - set(written))
     if missing:
         raise ValueError(f"{source.path}: frames {missing[:5]} are not in the source")
-    return written
+    return list(written.values())
 
 
 def format_candidates(candidates: list[dict]) -> str:
