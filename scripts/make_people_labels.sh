@@ -20,10 +20,13 @@ label() { python -m sotmot_ros.cli pseudo-label "$@" "${how[@]}" --out "$out" --
 
 # PETS09-S2L1: frames 1-397 only (398-795 are held out and never decoded); scored against its annotations
 label "$video" --name PETS09-S2L1 --last 397 --gt ../shared/data/PETS09-S2L1/gt_train_0001-0397.txt --tiles 2
-label "$F/luxonis-depthai-experiments/sdk_people.mp4" "$F/mmtracking/demo.mp4" "$F/mmpose/demo.mp4" \
+label "$F/mmtracking/demo.mp4" "$F/mmpose/demo.mp4" \
   "$F/debian-labelme-examples" "$F/intel-sample-videos/preview/person-bicycle-car-detection.gif" \
-  --name luxonis-sdk_people --name mmtracking-demo --name mmpose-demo --name labelme-street \
+  --name mmtracking-demo --name mmpose-demo --name labelme-street \
   --name intel-person-bicycle-car --tiles 2
+# The plaza crowd (training; also the `crowd` split, a crowd at 30 fps for tracker checks): identities checked by eye
+label "$F/luxonis-depthai-experiments/sdk_people.mp4" --name luxonis-sdk_people --tiles 2 \
+  --corrections config/label_corrections/luxonis-sdk_people.yaml
 label "$F/intel-sample-videos/preview/store-aisle-detection.gif" \
   "$F/intel-sample-videos/preview/face-demographics-walking.gif" \
   --name intel-store-aisle --name intel-face-walking --tiles 0

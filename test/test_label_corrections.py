@@ -1,6 +1,7 @@
 """Hand corrections of pseudo-labels and the review sheets that show where they are needed."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -181,11 +182,12 @@ def test_review_labels_draws_the_sheets_for_a_labelled_folder(tmp_path, capsys):
     assert cli.main(["review-labels", str(tmp_path / "nowhere")]) == 1  # a clear error, no traceback
 
 
-@pytest.mark.parametrize("name", ["sam2-bedroom", "mmaction2-gym", "luxonis-coronamask"])
-def test_the_projects_corrections_files_parse(name):
-    """The validation clips' corrections files (config/label_corrections) stay valid as the format evolves."""
-    import os
+CORRECTIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config", "label_corrections")
 
-    path = os.path.join(os.path.dirname(__file__), "..", "config", "label_corrections", f"{name}.yaml")
+
+@pytest.mark.parametrize("name", sorted(f[:-5] for f in os.listdir(CORRECTIONS_DIR) if f.endswith(".yaml")))
+def test_the_projects_corrections_files_parse(name):
+    """The project's corrections files (config/label_corrections, every one) stay valid as the format evolves."""
+    path = os.path.join(CORRECTIONS_DIR, f"{name}.yaml")
     fixes = load_corrections(path)
     assert fixes.merge and all(len(g) >= 2 for g in fixes.merge) and len(fixes.sha256) == 64
