@@ -9,7 +9,7 @@ Per sequence: detections are cached once (``cache_detections``), then
 
     python bench/evaluate_people.py --checkpoint sotmot_ros/weights/default.pt [--split report] [--splits FILE]
         [--modes sot iou motion+iou] [--json out.json] [--set key=value ...] [--low-res ROWS]
-        [--camera-rows ROWS] [--frame-step N] [--fault NAME:LEVEL] [--moving-camera NAME:LEVEL]
+        [--camera-rows ROWS] [--frame-step N] [--fault NAME:LEVEL] [--moving-camera NAME:LEVEL] [--hide SECONDS]
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from cache_detections import (  # noqa: E402
     DetectionCache, _file_digest, apply_nms, attach_camera_motion, cache_detections, every_nth_frame, fault_arg,
     frame_step_arg, load_cache, moving_arg)
 from compare_trackers import evaluate_rows, run_sotmot  # noqa: E402
+from hidden_people import hide_people, hide_windows, write_gt  # noqa: E402
 
 from sotmot_ros.boxes import box_heights, iou_matrix  # noqa: E402
 from sotmot_ros.data.camera_faults import FAULTS, fault_tag  # noqa: E402
@@ -167,7 +168,8 @@ def model_nms(meta: dict) -> float:
 def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: dict | None = None,
              cache_dir: str | None = None, nms_iou: float | None = None, splits_path: str = SPLITS,
              low_res: int | None = None, frame_step: int = 1, camera_rows: int | None = None,
-             fault: tuple[str, int] | None = None, moving: tuple[str, int] | None = None) -> dict:
+             fault: tuple[str, int] | None = None, moving: tuple[str, int] | None = None,
+             hide: float | None = None, hide_seed: int = 0) -> dict:
     checkpoint = str(resolve_model_path(checkpoint))  # a file or a bundled model's name
     _, meta = load_model(checkpoint)
     config, origin = config_for_model(meta, overrides)
@@ -176,7 +178,8 @@ def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: di
     results = {"checkpoint": os.path.abspath(checkpoint), "split": split, "tracker": config.to_dict(),
                "tracker_origin": origin, "nms_iou": nms_iou, "low_res": low_res, "camera_rows": camera_rows,
                "fault": list(fault) if fault else None, "moving_camera": list(moving) if moving else None,
-               "frame_step": frame_step, "sequences": {}}
+               "frame_step": frame_step, "hide_seconds": hide, "hide_seed": hide_seed if hide else None,
+               "sequences": {}}
     for entry in load_split(split, splits_path):
         raw = sequence_cache(entry, checkpoint, cache_dir, low_res, camera_rows, fault, moving)
         cache = every_nth_frame(apply_nms(raw, nms_iou), frame_step)
@@ -184,10 +187,19 @@ def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: di
             attach_camera_motion(cache, cache_dir)
         with tempfile.TemporaryDirectory(prefix="sotmot_people_") as tmp:
             gt_file = view_gt(entry, raw, moving, tmp) if moving else entry["gt"]
+            hidden = None
+            if hide:  # the windows come from every frame's time, so each frame step hides the same moments
+                rows = np.loadtxt(gt_file, delimiter=",", ndmin=2)
+                windows = hide_windows(rows, dict(zip(raw.frames.tolist(), raw.timestamps.tolist())), hide, hide_seed)
+                cache, rows, removed = hide_people(cache, rows, windows)
+                gt_file = write_gt(os.path.join(tmp, "hidden_" + os.path.basename(gt_file)), rows)
+                hidden = {"people": len(windows), "detections_removed": removed}
             gt = read_mot_file(gt_file, fmt="mot15", frame_range=cache.frame_range)
             gt = {f: gt[f] for f in cache.frames.tolist() if f in gt}
             seq = {"kind": entry["kind"], "frames": list(cache.frame_range),
                    **detection_metrics(cache, gt, config.high_score_threshold), "tracking": {}}
+            if hidden:
+                seq["hidden"] = hidden
             gt_path = gt_file if frame_step == 1 else rows_of_frames(gt_file, cache.frames, tmp)
             for mode in modes:
                 cfg = TrackerConfig(**{**config.to_dict(), "association": mode})
@@ -203,6 +215,8 @@ def format_sequence(name: str, s: dict) -> str:
     line = (f"{name} ({s['kind']}, frames {s['frames'][0]}-{s['frames'][1]}): AP@0.5 {100 * s['AP50']:.1f}, "
             f"recall {100 * recall:.1f}, height labelled/detected {s['median_labelled_height']:.0f}/"
             f"{s['median_detected_height']:.0f} px")
+    if s.get("hidden"):
+        line += f"; {s['hidden']['people']} people hidden once ({s['hidden']['detections_removed']} detections removed)"
     for mode, m in s["tracking"].items():
         line += (f"\n    {mode:<11} MOTA {100 * m['MOTA']:5.1f}  IDF1 {100 * m['IDF1']:5.1f}  HOTA {100 * m['HOTA']:5.1f}"
                  f"  IDs {m['IDs']:3d}  FP {m['FP']:4d}  FN {m['FN']:4d}")
@@ -234,14 +248,21 @@ def main(argv=None) -> int:
                    help=f"robustness check: a simulated moving camera sees a moving window of every frame "
                    f"({', '.join(MOTIONS)}; level 1-3, default 2; sotmot_ros/data/moving_camera.py); the labels "
                    "follow the view exactly")
+    p.add_argument("--hide", type=float, default=None, metavar="SECONDS",
+                   help="robustness check of re-identification: every labelled person living long enough vanishes "
+                   "once for SECONDS (their detections removed, their labels made ignore regions; bench/hidden_people.py)")
+    p.add_argument("--hide-seed", type=int, default=0, help="seed of the --hide windows")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
+    if args.hide is not None and not args.hide > 0:
+        p.error(f"--hide must be > 0 seconds, got {args.hide}")
     if args.low_res is not None and args.low_res < 16:
         p.error(f"--low-res must be >= 16 rows, got {args.low_res}")
     if args.camera_rows is not None and args.camera_rows < 16:
         p.error(f"--camera-rows must be >= 16 rows, got {args.camera_rows}")
     out = evaluate(args.checkpoint, args.split, args.modes, parse_overrides(args.set), args.cache_dir, args.nms_iou,
-                   args.splits, args.low_res, args.frame_step, args.camera_rows, args.fault, args.moving_camera)
+                   args.splits, args.low_res, args.frame_step, args.camera_rows, args.fault, args.moving_camera,
+                   args.hide, args.hide_seed)
     print(f"tracker: {out['tracker_origin']}; detector box NMS IoU {out['nms_iou']:g}")
     if args.json:
         write_json(args.json, out)

@@ -400,3 +400,53 @@ def test_settings_transfer_rules_pick_what_they_promise():
     assert st.choose("max", results, k=2, floor_drop=1.5) != 3
     assert all(st.choose(r, results, k=2, floor_drop=1.5) != 3 for r in st.RULES)
     assert st.choose("max", results, k=2, floor_drop=20.0) == 3            # a floor that low lets it in
+
+
+def test_hidden_people_lose_their_detections_and_labels_only_inside_their_window(synth):
+    import hidden_people as hp
+
+    cache, gt_path = synth
+    gt = np.loadtxt(gt_path, delimiter=",", ndmin=2)
+    stamps = dict(zip(cache.frames.tolist(), cache.timestamps.tolist()))
+    windows = hp.hide_windows(gt, stamps, 1.0, seed=0)
+    assert sorted(windows) == [1, 2, 3, 4, 5]  # every walker lives 3.9 s in the cached frames
+    assert windows == hp.hide_windows(gt[::-1], stamps, 1.0, seed=0)  # the draw ignores row order
+    assert windows != hp.hide_windows(gt, stamps, 1.0, seed=1)
+    t0, t1 = min(stamps.values()), max(stamps.values())
+    for start, end in windows.values():
+        assert t0 + 0.5 <= start and end <= t1 - 0.5 and end - start == pytest.approx(1.0)
+    assert hp.hide_windows(gt, stamps, 3.0) == {}  # nobody lives 3 s + both margins here
+
+    hidden, labels, removed = hp.hide_people(cache, gt, windows)
+    in_window = np.array([int(r[0]) in stamps and windows[int(r[1])][0] <= stamps[int(r[0])] < windows[int(r[1])][1]
+                          for r in gt])
+    assert (labels[in_window, 6] == 0).all() and (labels[~in_window, 6] == gt[~in_window, 6]).all()
+    assert (labels[:, :6] == gt[:, :6]).all()  # boxes and identities stay: only the flag changes
+    per_frame = {f: len(d) for f, _, d in cache}
+    lost = {f: per_frame[f] - len(d) for f, _, d in hidden}
+    hidden_rows = gt[in_window]
+    for f, n in lost.items():
+        assert n == sum(int(r[0]) == f for r in hidden_rows) - (f == 20 and any(int(r[0]) == 20 and r[1] == 3
+                                                                           for r in hidden_rows))
+    assert removed == sum(lost.values()) > 0
+    assert (hidden.frames == cache.frames).all() and (hidden.timestamps == cache.timestamps).all()
+
+
+def test_the_hidden_view_scores_whether_an_identity_survives_the_gap(synth, tmp_path):
+    """A walker hidden 1 s keeps his identity when lost tracks live 2 s and gets a new one when they live 0.5 s."""
+    import hidden_people as hp
+
+    from sotmot_ros.tracking import TrackerConfig
+
+    cache, gt_path = synth
+    gt = np.loadtxt(gt_path, delimiter=",", ndmin=2)
+    windows = hp.hide_windows(gt, dict(zip(cache.frames.tolist(), cache.timestamps.tolist())), 1.0, seed=0)
+    hidden, labels, _ = hp.hide_people(cache, gt, windows)
+    gt_hidden = hp.write_gt(str(tmp_path / "hidden_gt.txt"), labels)
+    switches = {}
+    for keep in (2.0, 0.5):
+        cfg = TrackerConfig(max_lost_seconds=keep, min_hits=1)
+        m = ct.evaluate_rows(ct.run_sotmot(hidden, cfg, timing=False).rows, gt_hidden, hidden.frame_range)
+        switches[keep] = m["IDs"]
+        assert m["FN"] < 10  # the hidden frames are ignore regions, not misses
+    assert switches[2.0] == 0 and switches[0.5] >= 4
