@@ -129,6 +129,27 @@ def test_a_duplicate_box_at_a_re_identification_cannot_take_the_person(tentative
     assert {o.track_id for o in tracks_to_publish(outs)} == {shown_id, 2}  # the person, and the other one (2)
 
 
+@pytest.mark.parametrize("overlap_passes_gate", [False, True])
+def test_a_half_hidden_person_overlapping_their_lost_track_passes_the_gate_only_when_asked(overlap_passes_gate):
+    """A walker missed for a frame comes back with only the top third of their body visible: the box overlaps the
+    track's predicted box (IoU 0.35) but its height shrank, which the Mahalanobis gate refuses. With
+    ``overlap_passes_gate`` the lost track takes the box (same identity), without it the box starts a new track."""
+    rng = np.random.default_rng(11)
+    f = unit(rng, 2)
+    cfg = TrackerConfig(overlap_passes_gate=overlap_passes_gate, weight_sot=0.5, weight_iou=0.5)
+    tracker = Tracker(cfg)
+    other = box_at(500, 200)
+    for t in np.arange(0, 1.01, 0.1):
+        tracker.update(Detections([box_at(100 + 50 * t, 200), other], [0.9, 0.9], None, f), t)
+    tracker.update(Detections([other], [0.9], None, f[1:]), 1.1)  # missed for a frame
+    x = 100 + 50 * 1.2
+    top = [x - 20, 150, x + 20, 185]  # the top 35 % of where the walker is
+    outs = tracker.update(Detections([top, other], [0.9, 0.9], None, f), 1.2)
+    walker = next(o for o in outs if o.track_id == 1)
+    assert walker.matched == overlap_passes_gate
+    assert {o.track_id for o in outs} == ({1, 2} if overlap_passes_gate else {1, 2, 3})
+
+
 def test_lost_track_state_and_removal_time():
     rng = np.random.default_rng(3)
     cfg = TrackerConfig(max_lost_seconds=1.0)

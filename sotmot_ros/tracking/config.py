@@ -112,6 +112,11 @@ class TrackerConfig:
                                            low_open=True)
     gate_widen_per_second: float = _setting(0.5, "A lost track's gate threshold is multiplied by (1 + this x "
                                             "seconds lost).", low=0.0)
+    overlap_passes_gate: bool = _setting(
+        False, "A detection whose IoU with a track's predicted box reaches min_iou_stage1 passes the motion gate "
+        "(true): the gate then only vetoes far, appearance-only matches. The Mahalanobis gate also weighs the box's "
+        "width and height, which change when a hidden person reappears half covered, so it can refuse a lost track "
+        "the very box the IoU modes give it (false: every stage-1 pair must pass the gate).")
     lost_similarity: str = _setting(
         "fused", "Stage-1 similarity of a lost track (sot association): fused (its SOT response fused with the IoU of "
         "its predicted box, as for every track) or sot (the larger of that and its SOT response alone: after a while "

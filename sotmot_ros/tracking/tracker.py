@@ -9,7 +9,7 @@ Per update (timestamps in seconds):
    leaves the tentative ones to stage 3). In 'sot' mode the ridge
    models of all tracks are solved jointly from their templates (each against the others) and scored
    at the detections' features; the cost fuses that response with the IoU of the predicted box and is
-   gated by motion. Lost tracks get a gate widened with the time they have been lost, so they can be
+   gated by motion (``overlap_passes_gate``: a box overlapping the prediction passes). Lost tracks get a gate widened with the time they have been lost, so they can be
    re-identified (same ID) mainly by their SOT model (``lost_similarity: sot``: by the larger of the fused
    similarity and the SOT response alone, since a lost track's predicted box drifts from the person).
 3. Stage 2 - confirmed tracks left over vs low-score and left-over high-score detections, IoU only
@@ -359,9 +359,10 @@ class Tracker:
             if cfg.strategy.motion_gated:
                 lost_for = np.where(lost, t - np.array([tr.last_update_time for tr in tracks]), 0.0)
                 cov = np.stack([tr.cov for tr in tracks])
-                feasible &= assoc.motion_gate(self.kf, mean, cov, dets.boxes[high], cfg.gate,
-                                              widen=1.0 + cfg.gate_widen_per_second * lost_for,
-                                              centre_distance=cfg.gate_centre_distance)
+                gate = assoc.motion_gate(self.kf, mean, cov, dets.boxes[high], cfg.gate,
+                                         widen=1.0 + cfg.gate_widen_per_second * lost_for,
+                                         centre_distance=cfg.gate_centre_distance)
+                feasible &= (gate | (iou >= cfg.min_iou_stage1)) if cfg.overlap_passes_gate else gate
             if not cfg.tentative_in_stage1:  # they wait for stage 3 (their templates still shape the joint solve)
                 feasible &= (states != TrackState.TENTATIVE)[:, None]
             sim = assoc.fused_similarity(resp, iou, cfg.weight_sot, cfg.weight_iou)
