@@ -250,7 +250,8 @@ def main(argv=None) -> int:
                    "follow the view exactly")
     p.add_argument("--hide", type=float, default=None, metavar="SECONDS",
                    help="robustness check of re-identification: every labelled person living long enough vanishes "
-                   "once for SECONDS (their detections removed, their labels made ignore regions; bench/hidden_people.py)")
+                   "once for SECONDS (their detections removed, their labels made ignore regions; "
+                   "bench/hidden_people.py)")
     p.add_argument("--hide-seed", type=int, default=0, help="seed of the --hide windows")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)

@@ -21,7 +21,8 @@ MIN_IOU = 0.4  # a detection overlapping a hidden person's label this much is th
 MARGIN_SECONDS = 0.5  # a window starts and ends at least this long inside the identity's life
 
 
-def hide_windows(gt: np.ndarray, stamps: dict[int, float], seconds: float, seed: int = 0) -> dict[int, tuple[float, float]]:
+def hide_windows(gt: np.ndarray, stamps: dict[int, float], seconds: float,
+                 seed: int = 0) -> dict[int, tuple[float, float]]:
     """``{identity: (start, end)}`` in seconds: one window per identity whose labelled life within ``stamps`` (frame ->
     time) spans at least ``seconds`` + 2 x the margin. ``gt``: MOT rows (frame, id, x, y, w, h, flag, ...)."""
     if seconds <= 0:
@@ -53,7 +54,7 @@ def hide_people(cache: DetectionCache, gt: np.ndarray, windows: dict[int, tuple[
             x, y, w, h = row[2:6]
             hidden.setdefault(f, []).append([x, y, x + w, y + h])
     dets, removed = [], 0
-    for k, (frame, _, d) in enumerate(cache):
+    for frame, _, d in cache:
         if frame in hidden and len(d):
             keep = iou_matrix(np.asarray(hidden[frame], np.float32), d.boxes).max(0) < MIN_IOU
             removed += int((~keep).sum())

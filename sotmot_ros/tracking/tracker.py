@@ -9,9 +9,10 @@ Per update (timestamps in seconds):
    leaves the tentative ones to stage 3). In 'sot' mode the ridge
    models of all tracks are solved jointly from their templates (each against the others) and scored
    at the detections' features; the cost fuses that response with the IoU of the predicted box and is
-   gated by motion (``overlap_passes_gate``: a box overlapping the prediction passes). Lost tracks get a gate widened with the time they have been lost, so they can be
-   re-identified (same ID) mainly by their SOT model (``lost_similarity: sot``: by the larger of the fused
-   similarity and the SOT response alone, since a lost track's predicted box drifts from the person).
+   gated by motion (``overlap_passes_gate``: a box overlapping the prediction passes). Lost tracks get a gate
+   widened with the time they have been lost, so they can be re-identified (same ID) mainly by their SOT model
+   (``lost_similarity: sot``: by the larger of the fused similarity and the SOT response alone, since a lost
+   track's predicted box drifts from the person).
 3. Stage 2 - confirmed tracks left over vs low-score and left-over high-score detections, IoU only
    (low-score detections are often occluded targets whose features are unreliable).
 4. Stage 3 - tentative tracks left over vs left-over high-score detections, IoU only.
