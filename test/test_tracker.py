@@ -150,6 +150,25 @@ def test_a_half_hidden_person_overlapping_their_lost_track_passes_the_gate_only_
     assert {o.track_id for o in outs} == ({1, 2} if overlap_passes_gate else {1, 2, 3})
 
 
+@pytest.mark.parametrize("duplicate_iou, ids", [(0.7, [1, 2, 3]), (1.0, [1, 2, 3, 4])])
+def test_a_near_duplicate_box_at_the_first_frame_starts_no_second_identity(duplicate_iou, ids):
+    """At the first update every box starts a confirmed track, so a detector's near-duplicate (IoU 0.8 with the
+    person's box, lower score) would give one person two identities from the start; it starts none. Two people
+    overlapping less (IoU 0.5) both start, and later frames are not filtered."""
+    rng = np.random.default_rng(13)
+    f = unit(rng, 5)
+    tracker = Tracker(TrackerConfig(first_update_duplicate_iou=duplicate_iou))
+    person, duplicate = box_at(100, 200), box_at(104, 200)  # IoU 0.82
+    near_a, near_b = box_at(300, 200), box_at(313.3, 200)  # IoU 0.50: two people side by side
+    outs = tracker.update(Detections([person, duplicate, near_a, near_b], [0.9, 0.6, 0.9, 0.8], None, f[:4]), 0.0)
+    assert sorted(o.track_id for o in tracks_to_publish(outs)) == ids
+    if duplicate_iou < 1.0:  # the person's own box kept its identity, the duplicate none
+        assert next(o for o in outs if o.track_id == 1).box[0] == pytest.approx(80, abs=1)
+    outs = tracker.update(Detections([person, near_a, near_b, box_at(500, 200)], [0.9] * 4, None, f[[0, 2, 3, 4]]),
+                          0.1)
+    assert any(o.state == TrackState.TENTATIVE for o in outs)  # a later newcomer starts as usual
+
+
 def test_lost_track_state_and_removal_time():
     rng = np.random.default_rng(3)
     cfg = TrackerConfig(max_lost_seconds=1.0)

@@ -148,6 +148,11 @@ class TrackerConfig:
     min_hits: int = _setting(2, "Consecutive matched updates that confirm a tentative track (1 = at once).", low=1)
     confirm_on_first_update: bool = _setting(True, "Tracks born at the first update after a (re)start are "
                                              "confirmed at once.")
+    first_update_duplicate_iou: float = _setting(
+        0.7, "At the first update after a (re)start, where every detection starts a track, a detection overlapping a "
+        "higher-scoring one of its class by more than this IoU starts none: a detector's near-duplicate box would "
+        "otherwise give one person two identities from the first frame (1 = every box starts a track).",
+        low=0.0, low_open=True, high=1.0)
     tentative_timeout_seconds: float = _setting(0.0, "An unmatched tentative track is removed once it has gone "
                                                 "this long (s) without a match (0 = at its first miss).", low=0.0)
     max_lost_seconds: float = _setting(1.5, "A lost track is kept this long (s) for re-identification, then "

@@ -34,7 +34,7 @@ import time
 
 import numpy as np
 
-from ..boxes import iou_matrix
+from ..boxes import iou_matrix, nms
 from ..types import Detections, TrackOutput, TrackState
 from . import association as assoc
 from .camera_motion import CameraMotionEstimator, CameraMotionMonitor, check_warp, warp_states
@@ -253,6 +253,9 @@ class Tracker:
             kept.append(tr)
 
         new = np.nonzero(~matched_dets & (dets.scores >= cfg.new_track_score_threshold))[0]
+        if first_update and len(new) > 1 and cfg.first_update_duplicate_iou < 1.0:
+            keep = nms(dets.boxes[new], dets.scores[new], cfg.first_update_duplicate_iou, dets.classes[new])
+            new = new[np.sort(keep)]  # births keep the detections' order (and so their IDs)
         if len(new):
             mean, cov = self.kf.initiate(dets.boxes[new])
             for k, j in enumerate(new.tolist()):
