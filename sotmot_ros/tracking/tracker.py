@@ -34,7 +34,7 @@ import time
 
 import numpy as np
 
-from ..boxes import iou_matrix, nms
+from ..boxes import iou_matrix
 from ..types import Detections, TrackOutput, TrackState
 from . import association as assoc
 from .camera_motion import CameraMotionEstimator, CameraMotionMonitor, check_warp, warp_states
@@ -254,8 +254,7 @@ class Tracker:
 
         new = np.nonzero(~matched_dets & (dets.scores >= cfg.new_track_score_threshold))[0]
         if first_update and len(new) > 1 and cfg.first_update_duplicate_iou < 1.0:
-            keep = nms(dets.boxes[new], dets.scores[new], cfg.first_update_duplicate_iou, dets.classes[new])
-            new = new[np.sort(keep)]  # births keep the detections' order (and so their IDs)
+            new = self._without_duplicates(dets, new, cfg.first_update_duplicate_iou)
         if len(new):
             mean, cov = self.kf.initiate(dets.boxes[new])
             for k, j in enumerate(new.tolist()):
@@ -270,6 +269,20 @@ class Tracker:
             return []
         boxes = z_to_boxes(np.stack([tr.mean[:4] for tr in self._tracks])).astype(np.float32)  # one batched call
         return [self._output(tr, t, box) for tr, box in zip(self._tracks, boxes)]
+
+    @staticmethod
+    def _without_duplicates(dets: Detections, idx: np.ndarray, max_iou: float) -> np.ndarray:
+        """``idx`` less every detection overlapping a higher-scoring one of its class by more than ``max_iou``, in
+        the given order. Greedy over a few first-frame births, in numpy: the tracker stays free of torch, whose
+        NMS would cost the first frame the import of torchvision (about a second)."""
+        order = idx[np.argsort(-dets.scores[idx], kind="stable")]
+        iou = iou_matrix(dets.boxes[order], dets.boxes[order])
+        same_class = dets.classes[order][:, None] == dets.classes[order][None, :]
+        keep = np.ones(len(order), bool)
+        for i in range(len(order)):
+            if keep[i]:
+                keep[i + 1:] &= ~((iou[i, i + 1:] > max_iou) & same_class[i, i + 1:])
+        return np.sort(order[keep])  # births keep the detections' order (and so their IDs)
 
     def _camera_warp(self, detections: Detections, frame, camera_motion, image_width, cfg: TrackerConfig, t: float,
                      dt: float) -> np.ndarray | None:
