@@ -108,6 +108,34 @@ def test_a_person_who_stops_behind_an_occluder_is_re_identified_by_appearance(lo
     assert not ({v for v in ids[0] if v is not None} & {v for v in ids[2] if v is not None})
 
 
+@pytest.mark.parametrize("lost_similarity, same_id", [("sot", False), ("best", True)])
+def test_a_person_back_with_another_look_is_taken_back_by_overlap_only_with_best(lost_similarity, same_id):
+    """A person standing still is hidden for 1 s and comes back 20 px aside (IoU 0.33 with the lost track's box)
+    showing a feature their SOT model does not know (orthogonal to every template: response 0). Fused, half of 0.33
+    is below min_similarity_stage1 (0.2), and 'sot' adds only the response: a new track starts. 'best' also weighs
+    the overlap alone, as IoU association would, and the person keeps their identity."""
+    rng = np.random.default_rng(11)
+    f = unit(rng, 2)
+    turned = rng.normal(size=D)
+    turned -= f.T @ np.linalg.lstsq(f.T, turned, rcond=None)[0]  # orthogonal to both templates
+    turned /= np.linalg.norm(turned)
+    cfg = TrackerConfig(weight_sot=0.5, weight_iou=0.5, min_similarity_stage1=0.2, min_iou_stage1=0.2,
+                        min_sot_response=0.1, max_lost_seconds=3.0, lost_similarity=lost_similarity)
+    tracker = Tracker(cfg)
+    person, other = box_at(100, 200), box_at(500, 200)
+    for t in np.arange(0, 1.01, 0.1):
+        tracker.update(Detections([person, other], [0.9, 0.9], None, f), t)
+    for t in np.arange(1.1, 2.05, 0.1):  # hidden
+        tracker.update(Detections([other], [0.9], None, f[1:]), t)
+    back = box_at(120, 200)
+    assert iou_matrix(np.array([person], np.float32), np.array([back], np.float32))[0, 0] == pytest.approx(1 / 3)
+    outs = tracker.update(Detections([back, other], [0.9, 0.9], None, np.stack([turned, f[1]])), 2.1)
+    mine = [o for o in outs if o.matched and np.abs(o.box - np.array(back)).max() < 10]
+    assert len(mine) == 1
+    assert (mine[0].track_id == 1) == same_id
+    assert (tracker.next_id == 3) == same_id  # with 'sot' the person started a third track
+
+
 @pytest.mark.parametrize("tentative_in_stage1, shown_id", [(True, 3), (False, 1)])
 def test_a_duplicate_box_at_a_re_identification_cannot_take_the_person(tentative_in_stage1, shown_id):
     """A person is lost for 1 s, then comes back with two near-duplicate boxes: the lost track takes one, the other
