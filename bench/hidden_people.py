@@ -16,6 +16,7 @@ import numpy as np
 from cache_detections import DetectionCache
 
 from sotmot_ros.boxes import iou_matrix
+from sotmot_ros.data.mot import write_mot15_annotations
 
 MIN_IOU = 0.4  # a detection overlapping a hidden person's label this much is the person's
 MARGIN_SECONDS = 0.5  # a window starts and ends at least this long inside the identity's life
@@ -68,7 +69,4 @@ def hide_people(cache: DetectionCache, gt: np.ndarray, windows: dict[int, tuple[
 
 def write_gt(path: str, gt: np.ndarray) -> str:
     """MOT15 rows as ``sotmot eval`` and the evaluation read them."""
-    with open(path, "w") as fh:
-        for r in gt:
-            fh.write(f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{int(r[6])},-1,-1,-1\n")
-    return path
+    return write_mot15_annotations(path, (r[:7] for r in gt))

@@ -98,6 +98,16 @@ def write_mot_results(path: str, rows) -> None:
             )
 
 
+def write_mot15_annotations(path: str, rows) -> str:
+    """Write annotation rows ``(frame, id, left, top, width, height, flag)`` as MOT15 lines (world columns -1), the
+    layout ``read_mot_file(..., "mot15")`` and the evaluation read; flag 0 marks an ignore region. Returns ``path``."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as fh:
+        for frame, tid, left, top, width, height, flag in rows:
+            fh.write(f"{int(frame)},{int(tid)},{left:.2f},{top:.2f},{width:.2f},{height:.2f},{int(flag)},-1,-1,-1\n")
+    return path
+
+
 def read_seqinfo(path: str) -> dict:
     """The ``[Sequence]`` section of a ``seqinfo.ini`` as a dict (empty when the file is absent)."""
     if not path or not os.path.isfile(path):

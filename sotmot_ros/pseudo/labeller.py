@@ -23,7 +23,7 @@ from dataclasses import asdict
 import numpy as np
 
 from ..boxes import box_heights, iou_matrix
-from ..data.mot import FrameAnnotations
+from ..data.mot import FrameAnnotations, write_mot15_annotations
 from .fusion import FusedBoxes, fuse_boxes
 from .linking import LabelRow, LinkConfig, label_rows, link_tracklets, link_with_camera_motion
 from .teacher import detect_tiled
@@ -70,11 +70,11 @@ def read_fused(path: str, frames: range | None = None) -> dict[int, FusedBoxes]:
 
 
 def write_labels(path: str, rows: list[LabelRow]) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as fh:
-        for r in rows:
-            x1, y1, x2, y2 = (float(v) for v in r.box)
-            fh.write(f"{r.frame},{r.track_id},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},{r.flag},-1,-1,-1\n")
+    def ltwh(r: LabelRow):
+        x1, y1, x2, y2 = (float(v) for v in r.box)
+        return r.frame, r.track_id, x1, y1, x2 - x1, y2 - y1, r.flag
+
+    write_mot15_annotations(path, (ltwh(r) for r in rows))
 
 
 def write_seqinfo(path: str, name: str, source: str, fps: float, length: int, size) -> None:
