@@ -108,12 +108,12 @@ def test_a_person_who_stops_behind_an_occluder_is_re_identified_by_appearance(lo
     assert not ({v for v in ids[0] if v is not None} & {v for v in ids[2] if v is not None})
 
 
-@pytest.mark.parametrize("lost_similarity, same_id", [("sot", False), ("best", True)])
-def test_a_person_back_with_another_look_is_taken_back_by_overlap_only_with_best(lost_similarity, same_id):
+@pytest.mark.parametrize("lost_similarity, same_id", [("sot", False), ("sot_or_overlap", True)])
+def test_a_person_back_with_another_look_is_taken_back_by_overlap_with_sot_or_overlap(lost_similarity, same_id):
     """A person standing still is hidden for 1 s and comes back 20 px aside (IoU 0.33 with the lost track's box)
     showing a feature their SOT model does not know (orthogonal to every template: response 0). Fused, half of 0.33
-    is below min_similarity_stage1 (0.2), and 'sot' adds only the response: a new track starts. 'best' also weighs
-    the overlap alone, as IoU association would, and the person keeps their identity."""
+    is below min_similarity_stage1 (0.2), and 'sot' adds only the response: a new track starts. 'sot_or_overlap'
+    makes the overlapping pair acceptable, as IoU association would, and the person keeps their identity."""
     rng = np.random.default_rng(11)
     f = unit(rng, 2)
     turned = rng.normal(size=D)
@@ -134,6 +134,26 @@ def test_a_person_back_with_another_look_is_taken_back_by_overlap_only_with_best
     assert len(mine) == 1
     assert (mine[0].track_id == 1) == same_id
     assert (tracker.next_id == 3) == same_id  # with 'sot' the person started a third track
+
+
+def test_a_lost_tracks_overlap_makes_a_pair_acceptable_but_never_preferred():
+    """'sot_or_overlap' lifts a lost track's overlapping pairs to the acceptance floor and no higher: a confirmed
+    track that scores above the floor keeps its detection, rows of tracks that are not lost are untouched, and a
+    pair below min_iou gets nothing (the floor is exactly what assign() accepts)."""
+    from sotmot_ros.tracking.association import lost_track_similarity
+    iou = np.array([[0.9, 0.0], [0.6, 0.25], [0.1, 0.0]])
+    resp = np.array([[0.5, 0.0], [0.05, 0.02], [0.0, 0.0]])
+    sim = 0.5 * np.clip(resp, 0, 1) + 0.5 * iou
+    lost = np.array([False, True, True])
+    out = lost_track_similarity(sim, resp, iou, lost, "sot_or_overlap", 0.2, 0.2)
+    np.testing.assert_allclose(out[0], sim[0])  # a confirmed track's row as it was
+    np.testing.assert_allclose(out[1], [0.325, 0.2])  # fused above the floor stays; 0.135 is lifted to the floor
+    np.testing.assert_allclose(out[2], sim[2])  # IoU 0.1 < min_iou: nothing
+    matches, _, _ = assign(1.0 - out, 1.0 - 0.2)
+    assert {tuple(m) for m in matches.tolist()} == {(0, 0), (1, 1)}  # the confirmed track keeps its box
+    np.testing.assert_allclose(lost_track_similarity(sim, resp, iou, lost, "sot", 0.2, 0.2)[1], [0.325, 0.135])
+    with pytest.raises(ValueError, match="lost_similarity"):
+        lost_track_similarity(sim, resp, iou, lost, "best", 0.2, 0.2)
 
 
 @pytest.mark.parametrize("tentative_in_stage1, shown_id", [(True, 3), (False, 1)])

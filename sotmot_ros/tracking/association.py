@@ -109,6 +109,23 @@ def fused_similarity(response: np.ndarray | None, iou: np.ndarray, weight_sot: f
     return (weight_sot * r + weight_iou * iou) / (weight_sot + weight_iou)
 
 
+def lost_track_similarity(sim: np.ndarray, response: np.ndarray, iou: np.ndarray, lost: np.ndarray, mode: str,
+                          min_iou: float, min_similarity: float) -> np.ndarray:
+    """Stage-1 similarity (N, M) with the lost tracks' rows (``lost``, (N,) bool) rescored by ``mode``:
+    'fused' as every track; 'sot' the larger of the fused score and the SOT response alone (a drifted prediction
+    no longer overlaps the person); 'sot_or_overlap' as 'sot', and a pair with IoU >= ``min_iou`` scores at least
+    ``min_similarity``, the acceptance floor: acceptable, never preferred over a track that scores higher (a lost
+    track given the whole IoU would out-compete confirmed tracks, which score half IoU and half response)."""
+    if mode == "fused":
+        return sim
+    alone = np.clip(response, 0.0, 1.0)
+    if mode == "sot_or_overlap":
+        alone = np.maximum(alone, np.where(iou >= min_iou, min_similarity, 0.0))
+    elif mode != "sot":
+        raise ValueError(f"unknown lost_similarity {mode!r}")
+    return np.where(np.asarray(lost, bool)[:, None], np.maximum(sim, alone), sim)
+
+
 def assign(cost: np.ndarray, max_cost: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Minimum-cost one-to-one assignment among pairs with cost <= max_cost.
 

@@ -29,7 +29,7 @@ ASSOCIATION_STRATEGIES = {
 ASSOCIATION_MODES = tuple(ASSOCIATION_STRATEGIES)
 GATE_KINDS = ("mahalanobis", "centre", "none")
 CAMERA_MOTION_MODES = ("none", "affine", "auto")  # camera_motion.py: the estimator and the monitor
-LOST_SIMILARITY_MODES = ("fused", "sot", "best")
+LOST_SIMILARITY_MODES = ("fused", "sot", "sot_or_overlap")
 
 
 @dataclass(frozen=True)
@@ -121,9 +121,10 @@ class TrackerConfig:
         "fused", "Stage-1 similarity of a lost track (sot association): fused (its SOT response fused with the IoU of "
         "its predicted box, as for every track) or sot (the larger of that and its SOT response alone: after a while "
         "hidden, a lost track's predicted box rarely overlaps the person who comes back, so its appearance model "
-        "decides, within the motion gate) or best (the largest of those and the IoU alone: a person who comes back "
-        "looking different, turned or half hidden, is still taken back by the overlap, as IoU association would; "
-        "the gate still applies).", choices=LOST_SIMILARITY_MODES)
+        "decides, within the motion gate) or sot_or_overlap (as sot, and a pair whose IoU reaches min_iou_stage1 "
+        "scores at least min_similarity_stage1: a person who comes back looking different, turned or half hidden, "
+        "can still be taken back by the overlap, as IoU association would, but only where no better-scoring track "
+        "wants the box).", choices=LOST_SIMILARITY_MODES)
     tentative_in_stage1: bool = _setting(
         True, "Tentative tracks compete in stage 1 with the confirmed and lost ones (true), or are matched only in "
         "stage 3, to the high-score detections the others left (false, as in ByteTrack: a near-duplicate box that "

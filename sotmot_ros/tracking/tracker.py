@@ -12,8 +12,8 @@ Per update (timestamps in seconds):
    gated by motion (``overlap_passes_gate``: a box overlapping the prediction passes). Lost tracks get a gate
    widened with the time they have been lost, so they can be re-identified (same ID) mainly by their SOT model
    (``lost_similarity: sot``: by the larger of the fused similarity and the SOT response alone, since a lost
-   track's predicted box drifts from the person; ``best``: the largest of those and the IoU alone, so a person
-   back with another look is still taken back by the overlap).
+   track's predicted box drifts from the person; ``sot_or_overlap``: also acceptable, at the lowest similarity
+   that is, when its predicted box overlaps the person, so a person back with another look can still be taken back).
 3. Stage 2 - confirmed tracks left over vs low-score and left-over high-score detections, IoU only
    (low-score detections are often occluded targets whose features are unreliable).
 4. Stage 3 - tentative tracks left over vs left-over high-score detections, IoU only.
@@ -384,11 +384,9 @@ class Tracker:
             if not cfg.tentative_in_stage1:  # they wait for stage 3 (their templates still shape the joint solve)
                 feasible &= (states != TrackState.TENTATIVE)[:, None]
             sim = assoc.fused_similarity(resp, iou, cfg.weight_sot, cfg.weight_iou)
-            if use_sot and cfg.lost_similarity != "fused":  # a lost track: the best of the cues that recognise it
-                alone = np.clip(resp, 0.0, 1.0)
-                if cfg.lost_similarity == "best":
-                    alone = np.maximum(alone, iou)
-                sim = np.where(lost[:, None], np.maximum(sim, alone), sim)
+            if use_sot:
+                sim = assoc.lost_track_similarity(sim, resp, iou, lost, cfg.lost_similarity, cfg.min_iou_stage1,
+                                                  cfg.min_similarity_stage1)
             cost = np.where(feasible, 1.0 - sim, assoc.INFEASIBLE)
             matches, _, _ = assoc.assign(cost, 1.0 - cfg.min_similarity_stage1)
             if len(matches):
