@@ -204,7 +204,8 @@ def evaluate(checkpoint: str, split: str, modes=ASSOCIATION_MODES, overrides: di
             for mode in modes:
                 cfg = TrackerConfig(**{**config.to_dict(), "association": mode})
                 m = evaluate_rows(run_sotmot(cache, cfg, timing=False).rows, gt_path, cache.frame_range)
-                seq["tracking"][mode] = {k: m[k] for k in ("MOTA", "IDF1", "HOTA", "IDs", "FP", "FN")}
+                seq["tracking"][mode] = {k: m[k] for k in ("MOTA", "IDF1", "HOTA", "IDs", "FP", "FN", "IDTP", "IDFP",
+                                                           "IDFN")}
         results["sequences"][entry["name"]] = seq
         print(format_sequence(entry["name"], seq), flush=True)
     return results

@@ -198,8 +198,9 @@ def evaluate_mot(
             annotated frame) only, so results for frames without annotations do not count as false positives.
         min_visibility: 'mot17' only; less visible ground truth becomes ignore regions.
     Returns:
-        ``{name: {MOTA, IDF1, HOTA, DetA, AssA, MOTP, IDs, FP, FN, MT, ML, Recall, Precision, Frames,
-        MOTA_trackeval, IDF1_trackeval, IDs_trackeval}}``; ratios in [0, 1] (MOTA may be negative).
+        ``{name: {MOTA, IDF1, HOTA, DetA, AssA, MOTP, IDs, FP, FN, MT, ML, Recall, Precision, Frames, IDTP, IDFP,
+        IDFN, MOTA_trackeval, IDF1_trackeval, IDs_trackeval}}``; ratios in [0, 1] (MOTA may be negative). The identity
+        counts (IDF1 = 2 IDTP / (2 IDTP + IDFP + IDFN)) let results of separate runs be pooled (``pooled_idf1``).
     """
     import motmetrics as mm
 
@@ -229,7 +230,7 @@ def evaluate_mot(
     summary = mh.compute_many(
         accs, names=names, generate_overall=len(accs) > 1,
         metrics=["mota", "idf1", "motp", "num_switches", "num_false_positives", "num_misses", "mostly_tracked",
-                 "mostly_lost", "recall", "precision", "num_frames"])
+                 "mostly_lost", "recall", "precision", "num_frames", "idtp", "idfp", "idfn"])
     if len(accs) > 1:
         te_results["OVERALL"] = {k: m.combine_sequences({n: te_results[n][k] for n in names}) for k, m in metrics.items()}
     for name, row in summary.iterrows():
@@ -237,10 +238,21 @@ def evaluate_mot(
              "MOTP": float(1.0 - row["motp"]) if np.isfinite(row["motp"]) else float("nan"),
              "IDs": int(row["num_switches"]), "FP": int(row["num_false_positives"]), "FN": int(row["num_misses"]),
              "MT": int(row["mostly_tracked"]), "ML": int(row["mostly_lost"]), "Recall": float(row["recall"]),
-             "Precision": float(row["precision"]), "Frames": int(row["num_frames"])}
+             "Precision": float(row["precision"]), "Frames": int(row["num_frames"]),
+             "IDTP": int(row["idtp"]), "IDFP": int(row["idfp"]), "IDFN": int(row["idfn"])}
         r.update(_from_trackeval(te_results[name]))
         out[str(name)] = r
     return out
+
+
+def pooled_idf1(results) -> float:
+    """IDF1 of several sequences taken together: identity counts summed over ``results`` (dicts with IDTP, IDFP,
+    IDFN, as ``evaluate_mot`` returns), so each sequence weighs by its boxes, as MOTChallenge's combined score does;
+    a mean of per-sequence IDF1 lets a clip of two people weigh as much as a crowd."""
+    tp = sum(int(r["IDTP"]) for r in results)
+    fp = sum(int(r["IDFP"]) for r in results)
+    fn = sum(int(r["IDFN"]) for r in results)
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
 
 
 def _sequence_name(gt_path: str) -> str:

@@ -450,3 +450,30 @@ def test_the_hidden_view_scores_whether_an_identity_survives_the_gap(synth, tmp_
         switches[keep] = m["IDs"]
         assert m["FN"] < 10  # the hidden frames are ignore regions, not misses
     assert switches[2.0] == 0 and switches[0.5] >= 4
+
+
+def test_pooling_views_weighs_each_sequence_by_its_boxes_and_refuses_results_without_counts(tmp_path, capsys):
+    """Two views: a crowd tracked well and a two-person clip that lost an identity. The pooled IDF1 sums the
+    identity counts (the crowd dominates); the mean of per-view IDF1 is printed beside it; a file written before
+    the counts existed is refused with a message, not pooled as zeros."""
+    import json
+
+    import pool_views as pv
+
+    def view(name, tp, fp, fn, ids):
+        return {"sequences": {name: {"tracking": {"sot": {"IDF1": 2 * tp / (2 * tp + fp + fn), "IDs": ids,
+                                                          "IDTP": tp, "IDFP": fp, "IDFN": fn}}}}}
+
+    crowd, pair = tmp_path / "crowd.json", tmp_path / "pair.json"
+    crowd.write_text(json.dumps(view("crowd", 900, 50, 50, 3)))
+    pair.write_text(json.dumps(view("pair", 50, 50, 50, 1)))
+    out = pv.pool([str(crowd), str(pair)], "sot")
+    assert out["pooled_IDF1"] == pytest.approx(2 * 950 / (2 * 950 + 200))
+    assert out["mean_IDF1"] == pytest.approx((1800 / 1900 + 0.5) / 2) and out["IDs"] == 4 and out["views"] == 2
+    assert out["weight_by_sequence"]["crowd"] > 0.9
+    assert pv.main([str(crowd), str(pair)]) == 0
+    assert "pooled IDF1 90.48" in capsys.readouterr().out
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"sequences": {"x": {"tracking": {"sot": {"IDF1": 0.9, "IDs": 1}}}}}))
+    assert pv.main([str(crowd), str(old)]) == 2
+    assert "no identity counts" in capsys.readouterr().err

@@ -13,7 +13,7 @@ import pytest
 import motmetrics as mm
 
 from sotmot_ros.cli import main
-from sotmot_ros.evaluation import detection_ap, evaluate_mot
+from sotmot_ros.evaluation import detection_ap, evaluate_mot, pooled_idf1
 
 SEQS = ("walkers-a", "walkers-b")
 
@@ -84,6 +84,26 @@ def test_cli_eval_matches_motmetrics_api_and_trackeval(tmp_path, capsys, monkeyp
         assert r["IDF1_trackeval"] == pytest.approx(r["IDF1"], abs=1e-6)
         assert 0.3 < r["HOTA"] < 0.95 and r["IDs"] >= 2  # the swap and the broken track
     assert out_png.stat().st_size > 1000
+
+
+def test_pooled_idf1_of_separate_runs_is_the_combined_score_and_weighs_sequences_by_their_boxes(tmp_path):
+    """Rules compare settings over many views evaluated one at a time: pooling the identity counts of separate runs
+    must give the IDF1 of evaluating them together (motmetrics' OVERALL), so a two-person clip weighs by its boxes,
+    not as much as a crowd."""
+    files = {seq: write_sequence(tmp_path, seq, k) for k, seq in enumerate(SEQS)}
+    together = evaluate_mot(files)
+    alone = [evaluate_mot({seq: files[seq]})[seq] for seq in SEQS]
+    for r in alone:
+        assert r["IDF1"] == pytest.approx(2 * r["IDTP"] / (2 * r["IDTP"] + r["IDFP"] + r["IDFN"]), abs=1e-9)
+    assert pooled_idf1(alone) == pytest.approx(together["OVERALL"]["IDF1"], abs=1e-9)
+    # a short clip of one person, tracked badly, barely moves the pooled score but halves a plain mean's gap
+    gt, res = tmp_path / "small_gt.txt", tmp_path / "small_res.txt"
+    gt.write_text("".join(f"{f},1,10,10,40,100,1,-1,-1,-1\n" for f in range(1, 11)))
+    res.write_text("".join(f"{f},{1 if f <= 5 else 2},10,10,40,100,1,-1,-1,-1\n" for f in range(1, 11)))
+    small = evaluate_mot({"small": (str(gt), str(res))})["small"]
+    assert small["IDF1"] == pytest.approx(0.5)
+    assert abs(pooled_idf1(alone + [small]) - pooled_idf1(alone)) < 0.01
+    assert np.isnan(pooled_idf1([]))
 
 
 def test_ignore_regions_drop_matched_results(tmp_path):
