@@ -23,19 +23,29 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, classes: np.ndarray | None = None) -> np.ndarray:
-    """Indices of the boxes kept by greedy non-maximum suppression, best score first (torchvision);
-    with ``classes``, boxes only suppress boxes of their own class."""
-    import torch
-    from torchvision.ops import batched_nms
-    from torchvision.ops import nms as tv_nms
+    """Indices of the boxes kept by greedy non-maximum suppression, best score first (ties: the earlier box); a box
+    is suppressed by a kept one overlapping it by IoU > ``iou_threshold``; with ``classes``, only by its own class.
 
-    if len(boxes) == 0:
+    numpy, not torchvision: the tracker calls it at a restart and stays free of torch (importing torchvision cost
+    the node's first frame about a second). The per-frame counts here are tens to hundreds of boxes, for which the
+    O(n^2) IoU matrix is cheap; the detector's decoder keeps torchvision's NMS on its tensors, and
+    ``test_box_nms_at_the_image_edge_is_what_the_bench_measures`` checks the two keep the same boxes."""
+    b = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    s = np.asarray(scores, dtype=np.float32).reshape(-1)
+    if len(b) != len(s):
+        raise ValueError(f"{len(b)} boxes but {len(s)} scores")
+    if len(b) == 0:
         return np.zeros(0, np.int64)
-    b = torch.as_tensor(np.asarray(boxes, np.float32))
-    s = torch.as_tensor(np.asarray(scores, np.float32))
-    if classes is None:
-        return tv_nms(b, s, float(iou_threshold)).numpy()
-    return batched_nms(b, s, torch.as_tensor(np.asarray(classes, np.int64)), float(iou_threshold)).numpy()
+    order = np.argsort(-s, kind="stable")
+    over = iou_matrix(b[order], b[order]) > iou_threshold
+    if classes is not None:
+        c = np.asarray(classes).reshape(-1)[order]
+        over &= c[:, None] == c[None, :]
+    keep = np.ones(len(order), bool)
+    for i in range(len(order)):
+        if keep[i]:
+            keep[i + 1:] &= ~over[i, i + 1:]
+    return order[keep].astype(np.int64)
 
 
 def warp_boxes_affine(boxes: np.ndarray, warp: np.ndarray) -> np.ndarray:

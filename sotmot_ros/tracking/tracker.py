@@ -35,7 +35,7 @@ import time
 
 import numpy as np
 
-from ..boxes import iou_matrix
+from ..boxes import iou_matrix, nms
 from ..types import Detections, TrackOutput, TrackState
 from . import association as assoc
 from .camera_motion import CameraMotionEstimator, CameraMotionMonitor, check_warp, warp_states
@@ -274,16 +274,9 @@ class Tracker:
     @staticmethod
     def _without_duplicates(dets: Detections, idx: np.ndarray, max_iou: float) -> np.ndarray:
         """``idx`` less every detection overlapping a higher-scoring one of its class by more than ``max_iou``, in
-        the given order. Greedy over a few first-frame births, in numpy: the tracker stays free of torch, whose
-        NMS would cost the first frame the import of torchvision (about a second)."""
-        order = idx[np.argsort(-dets.scores[idx], kind="stable")]
-        iou = iou_matrix(dets.boxes[order], dets.boxes[order])
-        same_class = dets.classes[order][:, None] == dets.classes[order][None, :]
-        keep = np.ones(len(order), bool)
-        for i in range(len(order)):
-            if keep[i]:
-                keep[i + 1:] &= ~((iou[i, i + 1:] > max_iou) & same_class[i, i + 1:])
-        return np.sort(order[keep])  # births keep the detections' order (and so their IDs)
+        the given order (the first-update births: a detector's near-duplicate must not start a second identity)."""
+        keep = nms(dets.boxes[idx], dets.scores[idx], max_iou, classes=dets.classes[idx])
+        return np.sort(idx[keep])  # births keep the detections' order (and so their IDs)
 
     def _camera_warp(self, detections: Detections, frame, camera_motion, image_width, cfg: TrackerConfig, t: float,
                      dt: float) -> np.ndarray | None:
