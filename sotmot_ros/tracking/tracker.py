@@ -12,8 +12,9 @@ Per update (timestamps in seconds):
    gated by motion (``overlap_passes_gate``: a box overlapping the prediction passes). Lost tracks get a gate
    widened with the time they have been lost, so they can be re-identified (same ID) mainly by their SOT model
    (``lost_similarity: sot``: by the larger of the fused similarity and the SOT response alone, since a lost
-   track's predicted box drifts from the person; ``sot_or_overlap``: also acceptable, at the lowest similarity
-   that is, when its predicted box overlaps the person, so a person back with another look can still be taken back).
+   track's predicted box drifts from the person; ``sot_or_overlap``: as ``sot``, and a pair whose boxes overlap is
+   at least acceptable, at the lowest accepted similarity, so a person back with another look can still be taken
+   back where no other track wants the box).
 3. Stage 2 - confirmed tracks left over vs low-score and left-over high-score detections, IoU only
    (low-score detections are often occluded targets whose features are unreliable).
 4. Stage 3 - tentative tracks left over vs left-over high-score detections, IoU only.
