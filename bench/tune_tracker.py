@@ -59,7 +59,7 @@ from cache_detections import (  # noqa: E402
 from compare_trackers import evaluate_rows, run_sotmot  # noqa: E402
 
 from sotmot_ros.tracking import TrackerConfig  # noqa: E402
-from sotmot_ros.tracking.config import CAMERA_MOTION_MODES  # noqa: E402
+from sotmot_ros.tracking.config import CAMERA_MOTION_MODES, LOST_SIMILARITY_MODES  # noqa: E402
 
 DEFAULTS = TrackerConfig()
 LAMBDAS = (0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
@@ -82,10 +82,10 @@ GRID_B = {
 # Stage C: every field alone around the best so far (a staged grid cannot visit every combination: for v6 it
 # stored weight_sot 0.7 while 0.3, outside its grid, was better on the same data).
 # It holds every field of both grids, so it is also the set of fields --write stores.
-# lost_similarity is searched here only: whether a lost track may be re-identified by its SOT response alone
-# depends on the response scale and threshold chosen above (model card, eighteenth addendum).
+# lost_similarity (every mode of the tracker) is searched here only: whether a lost track may be re-identified by
+# its SOT response alone depends on the response scale and threshold chosen above (model card, eighteenth addendum).
 REFINE = {**GRID_A, **GRID_B, "sot_lambda": LAMBDAS, "weight_sot": (0.3, 0.5, 0.7, 0.9),
-          "lost_similarity": ("fused", "sot")}
+          "lost_similarity": LOST_SIMILARITY_MODES}
 RANK_KEYS = ("IDF1", "MOTA", "HOTA")
 SHOW = ("IDF1", "MOTA", "HOTA", "IDs", "FP", "FN")
 
