@@ -6,7 +6,7 @@ identity counts (IDTP, IDFP, IDFN) over every sequence of every view weighs each
 combined score does. Prints, per association mode: pooled IDF1, switches, the mean of per-view IDF1 beside it, and
 the sequences that weigh most.
 
-    python bench/pool_views.py runs/x/*.json [--mode sot] [--json pooled.json]
+    python bench/pool_views.py runs/x/*.json [--mode sot] [--sequence NAME ...] [--json-out pooled.json]
 """
 
 from __future__ import annotations
@@ -23,13 +23,16 @@ sys.path.insert(0, os.path.dirname(HERE))
 from sotmot_ros.evaluation import pooled_idf1  # noqa: E402
 
 
-def pool(paths: list[str], mode: str) -> dict:
-    """Pooled identity metrics of ``mode`` over every sequence of every file in ``paths``."""
+def pool(paths: list[str], mode: str, sequences: list[str] | None = None) -> dict:
+    """Pooled identity metrics of ``mode`` over every sequence of every file in ``paths`` (only those named in
+    ``sequences`` when given, e.g. the scenes held out of training)."""
     rows = []
     for path in paths:
         with open(path) as fh:
             data = json.load(fh)
         for name, seq in data["sequences"].items():
+            if sequences and name not in sequences:
+                continue
             m = seq.get("tracking", {}).get(mode)
             if m is None:
                 continue
@@ -38,7 +41,8 @@ def pool(paths: list[str], mode: str) -> dict:
                                  "with this code to pool it")
             rows.append({"file": path, "sequence": name, **m})
     if not rows:
-        raise ValueError(f"no {mode!r} tracking results in {len(paths)} file(s)")
+        only = f" for {', '.join(sequences)}" if sequences else ""
+        raise ValueError(f"no {mode!r} tracking results{only} in {len(paths)} file(s)")
     weight = defaultdict(int)
     for r in rows:
         weight[r["sequence"]] += 2 * r["IDTP"] + r["IDFP"] + r["IDFN"]
@@ -52,10 +56,12 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("json", nargs="+", help="evaluate_people.py --json files")
     p.add_argument("--mode", default="sot", help="association mode to pool (default sot)")
+    p.add_argument("--sequence", action="append", default=None, metavar="NAME",
+                   help="pool only this sequence (repeatable), e.g. the scenes held out of training")
     p.add_argument("--json-out", default=None, help="write the pooled numbers here")
     args = p.parse_args(argv)
     try:
-        out = pool(args.json, args.mode)
+        out = pool(args.json, args.mode, args.sequence)
     except (OSError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -473,6 +473,9 @@ def test_pooling_views_weighs_each_sequence_by_its_boxes_and_refuses_results_wit
     assert out["weight_by_sequence"]["crowd"] > 0.9
     assert pv.main([str(crowd), str(pair)]) == 0
     assert "pooled IDF1 90.48" in capsys.readouterr().out
+    assert pv.pool([str(crowd), str(pair)], "sot", ["pair"])["pooled_IDF1"] == pytest.approx(0.5)  # only the pair
+    assert pv.main([str(crowd), "--sequence", "nobody"]) == 2
+    assert "for nobody" in capsys.readouterr().err
     old = tmp_path / "old.json"
     old.write_text(json.dumps({"sequences": {"x": {"tracking": {"sot": {"IDF1": 0.9, "IDs": 1}}}}}))
     assert pv.main([str(crowd), str(old)]) == 2
