@@ -213,6 +213,29 @@ def test_weight_average_update_rule():
     assert torch.allclose(avg[0], torch.full((3,), 0.1))
 
 
+def test_a_run_too_short_for_its_weight_average_decay_is_told_so(tmp_path, caplog):
+    """The warm-up (1 + n) / (10 + n) reaches 0.998 only after 4490 updates: session 26 trained twice with decays
+    that never bound (0.998 and 0.999 gave the same weights). A run that plans fewer updates than its decay needs
+    says so; a long enough one does not."""
+    from sotmot_ros.train.trainer import ema_settling_updates, ema_update_fn
+
+    for decay in (0.8, 0.998, 0.999):
+        n = ema_settling_updates(decay)
+        for k, binds in ((n - 1, False), (n, True)):
+            avg = [torch.zeros(1)]
+            ema_update_fn(decay)(avg, [torch.ones(1)], torch.tensor(k))
+            assert (float(avg[0]) == pytest.approx(1 - decay)) == binds, (decay, k)
+    assert ema_settling_updates(0.998) == 4490
+    clip = make_clip(tmp_path / "clip")
+    with caplog.at_level("WARNING", logger="sotmot.train"):
+        Trainer(tiny_config(clip, tmp_path / "short", epochs=2, ema_decay=0.8, val_sequences=[]), show_progress=False)
+    assert "ema_decay 0.8 binds only after 35 updates" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="sotmot.train"):
+        Trainer(tiny_config(clip, tmp_path / "long", epochs=2, ema_decay=0.5, val_sequences=[]), show_progress=False)
+    assert "binds only after" not in caplog.text
+
+
 def test_weight_average_is_what_model_files_hold_and_resumes_exactly(tmp_path):
     clip = make_clip(tmp_path / "clip")
     kw = dict(epochs=2, ema_decay=0.8, aug_flip=True, val_sequences=[])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import logging
 import math
 import os
 import random
@@ -42,6 +43,8 @@ from ..model.network import SOTMOTNet
 from . import distributed
 from .config import TrainConfig, resolve_path
 from .losses import SOTMOTLoss
+
+log = logging.getLogger("sotmot.train")
 
 LOSS_KEYS = ("loss", "det", "hm", "wh", "off", "sot")
 
@@ -91,6 +94,13 @@ def ema_update_fn(decay: float):
                 a.copy_(c)
 
     return update
+
+
+def ema_settling_updates(decay: float) -> int:
+    """Updates after which ``ema_update_fn``'s warm-up, (1 + n) / (10 + n), reaches ``decay``: before that the
+    configured decay does not bind (0.998: 4490 updates), so a shorter run's average is the warm-up's whatever
+    ``ema_decay`` says."""
+    return max(0, math.ceil((10.0 * decay - 1.0) / (1.0 - decay) - 1e-9))
 
 
 def build_sequences(entries: list[dict], cache: str) -> list[MOTSequence]:
@@ -250,6 +260,14 @@ class Trainer:
             if cfg.ema_decay > 0
             else None
         )
+        if cfg.ema_decay > 0 and self.dist.is_main:
+            planned = cfg.epochs * self.iters_per_epoch
+            planned = min(planned, cfg.max_steps) if cfg.max_steps > 0 else planned
+            settle = ema_settling_updates(cfg.ema_decay)
+            if planned < settle:
+                log.warning("ema_decay %g binds only after %d updates and this run plans %d: its weight average is the "
+                            "warm-up's, over about its last %d steps, whatever ema_decay says", cfg.ema_decay, settle,
+                            planned, round((10 + planned) / 9))
         self.net = self.model
         if self.dist.enabled:
             ids = [self.dist.local_rank] if self.device.type == "cuda" else None
