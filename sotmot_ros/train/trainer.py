@@ -77,15 +77,23 @@ def save_model_file(path: str, model: SOTMOTNet, meta: dict) -> None:
     save_model(path, model, meta=meta)
 
 
+EMA_WARMUP = (1.0, 10.0)  # the weight average's decay after n updates is at most (1 + n) / (10 + n)
+
+
+def ema_warmup_decay(n: float) -> float:
+    """The warm-up's cap on the weight average's decay after ``n`` updates (``EMA_WARMUP``)."""
+    a, b = EMA_WARMUP
+    return (a + n) / (b + n)
+
+
 def ema_update_fn(decay: float):
     """The weight average of ``AveragedModel``: an exponential moving average whose decay starts low,
-    ``min(decay, (1 + n) / (10 + n))`` after n updates, so the average follows the early steps and then
+    ``min(decay, ema_warmup_decay(n))`` after n updates, so the average follows the early steps and then
     settles to ~1 / (1 - decay) steps. Integer buffers (BatchNorm step counters) take the current value."""
 
     @torch.no_grad()
     def update(averaged: list, current: list, num_averaged: torch.Tensor) -> None:
-        n = float(num_averaged)
-        d = min(decay, (1.0 + n) / (10.0 + n))
+        d = min(decay, ema_warmup_decay(float(num_averaged)))
         floats = [(a, c) for a, c in zip(averaged, current) if torch.is_floating_point(a)]
         if floats:
             torch._foreach_lerp_([a for a, _ in floats], [c for _, c in floats], 1.0 - d)
@@ -97,10 +105,10 @@ def ema_update_fn(decay: float):
 
 
 def ema_settling_updates(decay: float) -> int:
-    """Updates after which ``ema_update_fn``'s warm-up, (1 + n) / (10 + n), reaches ``decay``: before that the
-    configured decay does not bind (0.998: 4490 updates), so a shorter run's average is the warm-up's whatever
-    ``ema_decay`` says."""
-    return max(0, math.ceil((10.0 * decay - 1.0) / (1.0 - decay) - 1e-9))
+    """Updates after which ``ema_warmup_decay`` reaches ``decay`` (its inverse): before that the configured decay
+    does not bind (0.998: 4490 updates), so a shorter run's average is the warm-up's whatever ``ema_decay`` says."""
+    a, b = EMA_WARMUP
+    return max(0, math.ceil((b * decay - a) / (1.0 - decay) - 1e-9))
 
 
 def build_sequences(entries: list[dict], cache: str) -> list[MOTSequence]:
@@ -267,7 +275,7 @@ class Trainer:
             if planned < settle:
                 log.warning("ema_decay %g binds only after %d updates and this run plans %d: its weight average is the "
                             "warm-up's, over about its last %d steps, whatever ema_decay says", cfg.ema_decay, settle,
-                            planned, round((10 + planned) / 9))
+                            planned, round(1.0 / (1.0 - ema_warmup_decay(planned))))
         self.net = self.model
         if self.dist.enabled:
             ids = [self.dist.local_rank] if self.device.type == "cuda" else None
